@@ -1,0 +1,314 @@
+"""The one GradientTape primitive that every explanation method calls.
+
+``gradients(model, X, selection)`` returns the derivative of ONE chosen output of a Keras 3
+model with respect to every input, for every sample of ``X``:
+
+* the output is chosen by :class:`OutputSelection` (which output tensor, which unit or class
+  label, probability or logit, one time step or every step of a sequence output);
+* the data is cut into chunks so memory stays bounded, and each chunk goes through a
+  ``tf.function`` traced once per (model, selection, input shapes): the batch axis is left free
+  in the signature, so a last, smaller chunk or a later call reuses the same graph;
+* samples are independent in inference mode (``training=False``), so the gradient of the sum of
+  the selected outputs over a chunk is, row by row, each sample's own gradient; for a sequence
+  output explained at every step, one backward pass per output step gives the step jacobian.
+
+Shapes (``b`` = chunk rows, ``tau`` = output steps):
+    inputs     {name: (b, *input_shape)}
+    selected   (b,)            or (b, tau) for every step of a sequence output
+    gradients  {name: (b, *input_shape)} or {name: (b, tau, *input_shape)}
+"""
+from __future__ import annotations
+
+import contextlib
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import NBExplainError, NotDifferentiableError, OutputSelectionError, unknown_name
+from . import _model
+from ._inputs import prepare_inputs
+
+#: Elements (rows x values per row x output steps) per chunk when ``batch_size`` is not given.
+CHUNK_ELEMENTS = 2 ** 21
+
+
+@dataclass(frozen=True)
+class OutputSelection:
+    """Which scalar of the model's outputs to differentiate.
+
+    Parameters
+    ----------
+    output : str or int, optional
+        The output tensor of a multi-output model (by name or position). Required when the model
+        has several outputs.
+    target : int or str, optional
+        The unit of the last axis: a class index, or a class label found in ``labels``. Required
+        when the output has several units.
+    labels : sequence, optional
+        Class labels of the output units, so that ``target`` can name a class.
+    logit : bool
+        Differentiate the pre-activation score instead of the sigmoid/softmax probability.
+    time_step : int, optional
+        For a sequence output ``(n, tau, units)``: explain this step only (negative counts from
+        the end). ``None`` explains every step (many-to-many).
+    """
+
+    output: str | int | None = None
+    target: int | str | None = None
+    labels: tuple | None = None
+    logit: bool = False
+    time_step: int | None = None
+
+    def __post_init__(self):
+        if self.labels is not None:
+            object.__setattr__(self, "labels", tuple(self.labels))
+
+
+@dataclass(frozen=True)
+class ResolvedOutput:
+    """A selection checked against the model: positions, not names."""
+
+    index: int
+    name: str
+    unit: int | None
+    rank: int
+    time_step: int | None
+    logit: bool
+    description: str
+
+    @property
+    def many_to_many(self) -> bool:
+        return self.rank == 3 and self.time_step is None
+
+
+def resolve_output(model, probe_outputs, selection: OutputSelection) -> ResolvedOutput:
+    """Check ``selection`` against the outputs of a probe call; errors list the valid choices."""
+    names = _model.output_names(model, probe_outputs)
+    flat = _model.flatten_outputs(probe_outputs)
+    if selection.output is None:
+        if len(flat) > 1:
+            raise OutputSelectionError(f"The model has {len(flat)} outputs {names}: choose one with output=NAME "
+                                       "(or its position).")
+        index = 0
+    elif isinstance(selection.output, (int, np.integer)):
+        if not -len(flat) <= selection.output < len(flat):
+            raise OutputSelectionError(f"output={selection.output} is out of range: the model has {len(flat)} "
+                                       f"output(s) {names}.")
+        index = int(selection.output) % len(flat)
+    else:
+        if str(selection.output) not in names:
+            raise unknown_name("model output", selection.output, names)
+        index = names.index(str(selection.output))
+    shape = tuple(flat[index].shape)
+    dtype = str(getattr(flat[index], "dtype", "float32"))
+    if "float" not in dtype:
+        raise NotDifferentiableError(f"Output {names[index]!r} has dtype {dtype}: an integer output (argmax, "
+                                     "a class id) has no derivative. Explain the probabilities or logits instead.")
+    rank = len(shape)
+    if rank not in (1, 2, 3):
+        raise OutputSelectionError(f"Output {names[index]!r} has shape {shape}; nbexplain explains outputs of "
+                                   "shape (n,), (n, units) or (n, time steps, units).")
+    units = 1 if rank == 1 else shape[-1]
+    unit = _resolve_unit(selection, units, names[index]) if rank > 1 else None
+    time_step = selection.time_step
+    if time_step is not None:
+        if rank != 3:
+            raise OutputSelectionError(f"time_step={time_step} was given but output {names[index]!r} of shape "
+                                       f"{shape} is not a sequence (n, time steps, units).")
+        if not -shape[1] <= time_step < shape[1]:
+            raise OutputSelectionError(f"time_step={time_step} is out of range for {shape[1]} output steps.")
+        time_step = int(time_step) % shape[1]
+    if selection.logit:
+        _model.activation_layer(model, index)
+    label = selection.labels[unit] if (selection.labels and unit is not None) else unit
+    parts = [names[index]] if len(flat) > 1 else []
+    if unit is not None and units > 1:
+        parts.append(f"class {label!r}" if selection.labels else f"unit {unit}")
+    parts.append("logit" if selection.logit else ("probability" if _is_probability(model, index) else "value"))
+    if time_step is not None:
+        parts.append(f"at step {time_step}")
+    elif rank == 3:
+        parts.append("at every step")
+    return ResolvedOutput(index, names[index], unit, rank, time_step, bool(selection.logit), " ".join(parts))
+
+
+def _resolve_unit(selection, units, name):
+    target = selection.target
+    if target is None:
+        if units == 1:
+            return 0
+        choices = list(selection.labels) if selection.labels else list(range(units))
+        raise OutputSelectionError(f"Output {name!r} has {units} units: choose which to explain with target=..., "
+                                   f"one of {choices}" + (" (class labels)" if selection.labels else " (class indices)")
+                                   + ".")
+    if selection.labels is not None and not isinstance(target, (int, np.integer)):
+        if target not in selection.labels:
+            raise unknown_name("class label", target, selection.labels)
+        return list(selection.labels).index(target)
+    if isinstance(target, (int, np.integer)):
+        if not -units <= target < units:
+            raise OutputSelectionError(f"target={target} is out of range: output {name!r} has {units} units.")
+        return int(target) % units
+    raise OutputSelectionError(f"target={target!r} is a label but no labels=... were given for output {name!r}; "
+                               f"pass labels (one per unit) or a unit index 0..{units - 1}.")
+
+
+def _is_probability(model, index):
+    try:
+        return _model.activation_layer(model, index) is not None
+    except OutputSelectionError:
+        return False
+
+
+@contextlib.contextmanager
+def _linear_activation(layer):
+    """Swap a layer's activation for the identity while the gradient graph is traced, so that the
+    traced function computes the pre-activation score with the layer's live weights."""
+    import keras
+
+    original = layer.activation
+    layer.activation = keras.activations.linear
+    try:
+        yield
+    finally:
+        layer.activation = original
+
+
+class GradientFunction:
+    """The traced derivative of one resolved output with respect to all inputs of one model."""
+
+    def __init__(self, model, resolved: ResolvedOutput, names, structure, signature):
+        import tensorflow as tf
+
+        self._model = weakref.ref(model)
+        self.resolved = resolved
+        self.names = tuple(names)
+        self.structure = structure
+        self.trace_count = 0
+        self._function = tf.function(self._step, input_signature=[signature], autograph=False)
+
+    def _select(self, outputs):
+        """(b, ...) model outputs -> (b,) or (b, tau) selected values."""
+        y = _model.flatten_outputs(outputs)[self.resolved.index]
+        if self.resolved.rank >= 2:
+            y = y[..., self.resolved.unit]
+        if self.resolved.time_step is not None:
+            y = y[:, self.resolved.time_step]
+        return y
+
+    def _step(self, inputs):
+        import tensorflow as tf
+
+        self.trace_count += 1  # runs only while tracing
+        model = self._model()
+        layer = _model.activation_layer(model, self.resolved.index) if self.resolved.logit else None
+        steps = None
+        with tf.GradientTape(persistent=self.resolved.many_to_many) as tape:
+            tape.watch(list(inputs.values()))
+            with _linear_activation(layer) if layer is not None else contextlib.nullcontext():
+                y = self._select(model(_model.pack(inputs, self.names, self.structure), training=False))
+            if self.resolved.many_to_many:
+                steps = [tf.reduce_sum(y[:, s]) for s in range(y.shape[1])]  # dy^s summed over the chunk
+            else:
+                total = tf.reduce_sum(y)
+        sources = [inputs[name] for name in self.names]
+        targets = [total] if steps is None else steps
+        per_step = [tape.gradient(t, sources) for t in targets]  # [step][input]
+        grads = {}
+        for position, name in enumerate(self.names):
+            if any(step[position] is None for step in per_step):
+                raise NotDifferentiableError(
+                    f"The explained output ({self.resolved.description}) does not depend differentiably on input "
+                    f"{name!r}: TensorFlow returned no gradient. The input may be unused, cast to integers or "
+                    "passed through a non-differentiable operation (argmax, rounding, a lookup by id).")
+            grads[name] = per_step[0][position] if steps is None else tf.stack([s[position] for s in per_step], axis=1)
+        return y, grads
+
+    def __call__(self, chunk: dict):
+        import tensorflow as tf
+
+        y, grads = self._function({k: tf.convert_to_tensor(v) for k, v in chunk.items()})
+        return y.numpy(), {k: v.numpy() for k, v in grads.items()}
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def gradient_function(model, resolved, names, structure, shapes, dtype) -> GradientFunction:
+    """The cached traced function for this model, selection and input shapes."""
+    import tensorflow as tf
+
+    key = (resolved, tuple(names), structure, tuple(shapes), dtype)
+    per_model = _CACHE.setdefault(model, {})
+    if key not in per_model:
+        signature = {n: tf.TensorSpec((None, *s), dtype, name=f"x{i}") for i, (n, s) in enumerate(zip(names, shapes))}
+        per_model[key] = GradientFunction(model, resolved, names, structure, signature)
+    return per_model[key]
+
+
+@dataclass(frozen=True)
+class GradientPass:
+    """The result of one pass: selected outputs, per-input gradients, and the data they came from."""
+
+    output: np.ndarray
+    gradients: dict
+    prepared: object
+    resolved: ResolvedOutput
+    function: GradientFunction
+
+
+def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), feature_names=None,
+                      batch_size=None, progress=None) -> GradientPass:
+    """Derivative of the selected output w.r.t. every input for every sample of ``X``, in chunks.
+
+    ``batch_size`` rows go through the traced function at a time (default: about
+    ``CHUNK_ELEMENTS`` numbers per chunk); ``progress`` shows a tqdm bar (``None``: only for
+    passes of more than 8 chunks).
+    """
+    _model.check_model(model)
+    declared, structure = _model.model_inputs(model)
+    if declared is None:
+        declared, structure = _model.inputs_from_data(X)
+    dtype = "float64" if any(mi.dtype == "float64" for mi in declared) else "float32"
+    prepared = prepare_inputs(X, declared, feature_names, compute_dtype=dtype)
+    probe = {n: a[:1] for n, a in prepared.arrays.items()}
+    try:
+        probe_outputs = model(_model.pack(probe, prepared.names, structure), training=False)
+    except Exception as error:  # noqa: BLE001 - Keras raises many types; report them as bad input
+        shapes = {n: a.shape[1:] for n, a in prepared.arrays.items()}
+        raise NBExplainError(f"The model could not be called on samples of shape {shapes}: "
+                             f"{str(error).strip().splitlines()[0]}") from None
+    resolved = resolve_output(model, probe_outputs, selection)
+    shapes = [prepared.arrays[n].shape[1:] for n in prepared.names]
+    function = gradient_function(model, resolved, prepared.names, structure, shapes, dtype)
+
+    n = prepared.n_samples
+    steps = probe_outputs_steps(probe_outputs, resolved)
+    per_row = sum(int(np.prod(s)) for s in shapes) * max(steps, 1)
+    rows = int(batch_size) if batch_size else max(64, CHUNK_ELEMENTS // max(per_row, 1))
+    if rows < 1:
+        raise NBExplainError(f"batch_size must be a positive number of rows, got {batch_size}.")
+    starts = range(0, n, rows)
+    output = np.empty((n, steps) if resolved.many_to_many else (n,), dtype=dtype)
+    grads = {name: np.empty((n, *((steps,) if resolved.many_to_many else ()), *shape), dtype=dtype)
+             for name, shape in zip(prepared.names, shapes)}
+    from tqdm.auto import tqdm
+
+    show = progress if progress is not None else len(starts) > 8
+    for start in tqdm(starts, desc="gradients", unit="chunk", disable=not show, leave=False):
+        stop = min(start + rows, n)
+        y, g = function({k: v[start:stop] for k, v in prepared.arrays.items()})
+        output[start:stop] = y
+        for name in prepared.names:
+            grads[name][start:stop] = g[name]
+    for array in (output, *grads.values()):
+        array.flags.writeable = False
+    return GradientPass(output, grads, prepared, resolved, function)
+
+
+def probe_outputs_steps(probe_outputs, resolved) -> int:
+    """Number of output steps explained per sample (1 unless many-to-many)."""
+    if not resolved.many_to_many:
+        return 1
+    return int(_model.flatten_outputs(probe_outputs)[resolved.index].shape[1])

@@ -1,0 +1,116 @@
+"""What nbexplain needs to know about a Keras 3 model: its inputs, how to call it, its outputs,
+the layer that applies the final sigmoid/softmax, and a fingerprint of architecture and weights."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from ..errors import NBExplainError, OutputSelectionError
+from ._inputs import ModelInput
+
+
+def check_model(model):
+    """Refuse anything that is not a callable Keras model, with what to pass instead."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        kind = type(model).__module__ + "." + type(model).__name__
+        raise NBExplainError(f"Expected a Keras 3 model (keras.Model), got {kind}. Tree ensembles and other "
+                             "non-differentiable models are not explained by gradients; wrap a Keras model.")
+
+
+def model_inputs(model):
+    """Declared inputs and the call structure (``"single"``, ``"list"`` or ``"dict"``).
+
+    Subclassed models declare nothing; their inputs are taken from the data (one input, or the
+    keys of a dict).
+    """
+    struct = getattr(model, "_inputs_struct", None)
+    if isinstance(struct, dict):
+        return [ModelInput(str(k), tuple(t.shape[1:]), str(t.dtype)) for k, t in struct.items()], "dict"
+    try:
+        tensors = list(model.inputs or [])
+    except (AttributeError, ValueError):
+        tensors = []
+    if not tensors:
+        return None, None
+    specs = [ModelInput(str(getattr(t, "name", f"input_{i}")), tuple(t.shape[1:]), str(t.dtype))
+             for i, t in enumerate(tensors)]
+    return specs, ("single" if len(specs) == 1 else "list")
+
+
+def inputs_from_data(X):
+    """Model inputs of a subclassed model, read off the data the user passes."""
+    if isinstance(X, dict):
+        return [ModelInput(str(k), None) for k in X], "dict"
+    if isinstance(X, (list, tuple)) and X and all(hasattr(x, "shape") for x in X) and len(X) > 1:
+        return [ModelInput(f"input_{i}", None) for i in range(len(X))], "list"
+    return [ModelInput("input", None)], "single"
+
+
+def pack(arrays: dict, names, structure):
+    """Arrange per-input tensors the way the model is called."""
+    if structure == "dict":
+        return dict(arrays)
+    if structure == "list":
+        return [arrays[n] for n in names]
+    return arrays[names[0]]
+
+
+def output_names(model, outputs):
+    """Names of a model's output tensors, for selection and for error messages."""
+    if isinstance(outputs, dict):
+        return [str(k) for k in outputs]
+    if not isinstance(outputs, (list, tuple)):
+        return ["output"]
+    names = None
+    try:
+        names = list(model.output_names)
+    except (AttributeError, ValueError, TypeError):
+        pass
+    if not names or len(names) != len(outputs):
+        names = [f"output_{i}" for i in range(len(outputs))]
+    return [str(n) for n in names]
+
+
+def flatten_outputs(outputs):
+    if isinstance(outputs, dict):
+        return list(outputs.values())
+    if isinstance(outputs, (list, tuple)):
+        return list(outputs)
+    return [outputs]
+
+
+def activation_layer(model, output_index):
+    """The layer whose sigmoid/softmax produces output ``output_index``, for logit explanations."""
+    tensors = None
+    try:
+        tensors = flatten_outputs(model.outputs)
+    except (AttributeError, ValueError):
+        pass
+    if not tensors:
+        raise OutputSelectionError("logit=True needs a Sequential or functional model whose last layer applies "
+                                   "the sigmoid/softmax; this model does not expose its layers' graph. Make the "
+                                   "model output logits and explain that output instead.")
+    layer = tensors[output_index]._keras_history[0]
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", str(activation))
+    if name not in ("softmax", "sigmoid"):
+        raise OutputSelectionError(f"logit=True: the output layer {layer.name!r} applies activation {name!r}, not "
+                                   "sigmoid or softmax, so its output already is the score; drop logit=True.")
+    return layer
+
+
+def fingerprint(model) -> str:
+    """SHA-256 over the model's class, configuration and weights: two results with the same
+    fingerprint were computed from the same function."""
+    digest = hashlib.sha256(type(model).__qualname__.encode())
+    try:
+        digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    except (NotImplementedError, TypeError, AttributeError):
+        pass
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,35 @@
+"""Exceptions raised for bad input: each says what was wrong and what to do about it."""
+
+
+class NBExplainError(ValueError):
+    """Base class of every error nbexplain raises for bad input."""
+
+
+class InputDataError(NBExplainError):
+    """The data handed to an explainer cannot be explained as given (shape, values, names)."""
+
+
+class OutputSelectionError(NBExplainError):
+    """The model output to explain is ambiguous or does not exist."""
+
+
+class NotDifferentiableError(NBExplainError):
+    """The selected output does not depend differentiably on an input."""
+
+
+class UnknownNameError(NBExplainError, KeyError):
+    """A feature, group, input or dimension name that does not exist was asked for."""
+
+    def __str__(self):  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def unknown_name(kind, name, known):
+    """Build an :class:`UnknownNameError` that lists the close matches and the valid names."""
+    import difflib
+
+    known = [str(k) for k in known]
+    close = difflib.get_close_matches(str(name), known, n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    shown = ", ".join(repr(k) for k in known[:30]) + (" ..." if len(known) > 30 else "")
+    return UnknownNameError(f"Unknown {kind} {name!r}.{hint} Known {kind}s: {shown}.")

@@ -1,0 +1,457 @@
+"""Per-sample sensitivities and the paper's importance formulas (Horel et al. 2018, sections 2.3-2.6).
+
+:class:`Sensitivities` is what one gradient pass over a data set produces: the signed derivative
+of the explained output with respect to every input element, for every sample, with the data it
+was taken at. Every view is an aggregation of those numbers, so after one pass a local
+explanation of any sample is a lookup, not a new gradient computation:
+
+* global importance (2.3), ``lambda_j = 100/C * sqrt(1/n * sum_i (df(x^i)/dx_j)^2)``; for a
+  many-to-many recurrent model ``lambda_j = 100/(C tau) * sum_l sqrt(1/T sum_t (dy^{t-l}/dx_j^{t-l})^2)``;
+* local importance (2.4), ``lambda_j^0 = 100/C * (df(x^0)/dx_j)^2`` with the signed derivative;
+* time-lag importance (2.5), ``gamma_k = 100/(K p) * sum_j sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)``,
+  and the feature x lag matrix behind it, globally or for chosen sequences;
+* per-element importance of image-like inputs, aggregated to rows, columns or channels.
+
+A reported feature may span several input elements: the p input sequences of a recurrent model
+(each is a vector over lags), a categorical group (2.6), the channels of an image. Such a
+feature is treated as ONE vector-valued input ``x_G``: the squared derivative of the formulas is
+replaced by the squared Euclidean norm of the gradient block, ``||df/dx_G||^2``, which is what
+"sensitivity of the output to the feature" means when the feature is a vector, and reduces to
+the paper's formula when the block has one element. For a *complete* one-hot group (every row
+has exactly one 1) the gradient is first projected on the directions that keep the encoding a
+valid one-hot vector (``sum_j dx_j = 0``), i.e. ``g_G - mean(g_G)``: a constant added to every
+dummy's weight shifts all categories alike, cannot change any prediction between valid inputs,
+and so must not count as sensitivity. With that projection,
+``||g_G - mean(g_G)||^2 = 1/K sum_{a<b} (g_a - g_b)^2`` is the mean squared effect of switching
+between categories. Groups that are not complete one-hot encodings (drop-first dummies, any set
+of related columns) use the plain norm.
+
+This module imports no TensorFlow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from ._version import __version__
+from .errors import NBExplainError, unknown_name
+from .explanation import Explanation, array_from_json, freeze_mapping, frozen_array, load_json, to_jsonable
+
+INPUT_KINDS = ("tabular", "sequence", "tensor")
+_TENSOR_DIMS = {3: ("row", "column", "channel"), 2: ("step", "feature")}
+
+
+@dataclass(frozen=True)
+class FeatureGroup:
+    """Columns of one tabular input reported as a single feature (a one-hot or related group)."""
+
+    name: str
+    columns: tuple
+    onehot: bool = False
+
+
+@dataclass(frozen=True)
+class InputLayout:
+    """How one model input maps to reported features.
+
+    ``kind`` is ``"tabular"`` (shape ``(p,)``), ``"sequence"`` (``(tau, p)``: p input sequences
+    over tau time steps) or ``"tensor"`` (``(..., channels)``, e.g. an image). In every kind the
+    last axis holds the features; the other axes are positions (time steps, pixels).
+    """
+
+    name: str
+    kind: str
+    shape: tuple
+    feature_names: tuple
+    groups: tuple = ()
+
+    def __post_init__(self):
+        if self.kind not in INPUT_KINDS:
+            raise NBExplainError(f"input kind must be one of {INPUT_KINDS}, got {self.kind!r}.")
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
+        object.__setattr__(self, "groups", tuple(
+            g if isinstance(g, FeatureGroup) else FeatureGroup(g["name"], tuple(g["columns"]), bool(g["onehot"]))
+            for g in self.groups))
+
+    @property
+    def features(self) -> list:
+        """Reported features as ``(name, column indices, is_complete_onehot)``, in column order;
+        a group stands where its first column stands."""
+        grouped = {c: g for g in self.groups for c in g.columns}
+        seen, out = set(), []
+        for column, name in enumerate(self.feature_names):
+            group = grouped.get(column)
+            if group is None:
+                out.append((name, (column,), False))
+            elif group.name not in seen:
+                seen.add(group.name)
+                out.append((group.name, tuple(group.columns), group.onehot))
+        return out
+
+    def membership(self) -> np.ndarray:
+        """0/1 matrix (p columns x reported features): sums element terms into feature terms."""
+        features = self.features
+        matrix = np.zeros((self.shape[-1], len(features)))
+        for f, (_, columns, _) in enumerate(features):
+            matrix[list(columns), f] = 1.0
+        return matrix
+
+    def to_dict(self):
+        return {"name": self.name, "kind": self.kind, "shape": list(self.shape),
+                "feature_names": list(self.feature_names),
+                "groups": [{"name": g.name, "columns": list(g.columns), "onehot": g.onehot} for g in self.groups]}
+
+
+def normalise(values: np.ndarray, axis=-1) -> np.ndarray:
+    """Scale non-negative values to sum to 100 along ``axis`` (the paper's ``100/C``).
+
+    All-zero slices (an output that does not move at all) stay zero rather than becoming NaN.
+    """
+    total = values.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, 100.0 * values / np.where(total > 0, total, 1.0), 0.0)
+
+
+def lag_labels(n_lags: int) -> tuple:
+    return tuple("t" if k == 0 else f"t-{k}" for k in range(n_lags))
+
+
+@dataclass(frozen=True, eq=False)
+class Sensitivities:
+    """Signed per-sample derivatives of one model output, and every importance view of them.
+
+    Parameters
+    ----------
+    gradients : mapping input name -> array
+        ``d y / d x`` per sample: shape ``(n, *input_shape)``; for a many-to-many model (a
+        sequence output explained at every step) ``(n, tau_out, *input_shape)``, the full
+        jacobian over output steps.
+    data : mapping input name -> array
+        The inputs the derivatives were taken at, ``(n, *input_shape)``.
+    output : array
+        The explained output, ``(n,)`` or ``(n, tau_out)``.
+    layout : tuple of InputLayout
+        How each input maps to reported features.
+    meta : mapping
+        How the pass was made (method, output selection, model fingerprint, ...).
+    sample_labels : tuple, optional
+        Label of each sample (a DataFrame's index); positions by default.
+    """
+
+    gradients: Mapping
+    data: Mapping
+    output: np.ndarray
+    layout: tuple
+    meta: Mapping = field(default_factory=dict)
+    sample_labels: tuple | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "gradients", freeze_mapping({k: frozen_array(v) for k, v in self.gradients.items()}))
+        object.__setattr__(self, "data", freeze_mapping({k: frozen_array(v) for k, v in self.data.items()}))
+        object.__setattr__(self, "output", frozen_array(self.output, dtype=float))
+        object.__setattr__(self, "layout", tuple(self.layout))
+        object.__setattr__(self, "meta", freeze_mapping(self.meta))
+        n = self.output.shape[0]
+        labels = tuple(range(n)) if self.sample_labels is None else tuple(self.sample_labels)
+        if len(labels) != n:
+            raise NBExplainError(f"{len(labels)} sample labels for {n} samples.")
+        object.__setattr__(self, "sample_labels", labels)
+        for spec in self.layout:
+            expected = (n, *((self.output.shape[1],) if self.many_to_many else ()), *spec.shape)
+            if self.gradients[spec.name].shape != expected:
+                raise NBExplainError(f"gradients of input {spec.name!r} have shape "
+                                     f"{self.gradients[spec.name].shape}, expected {expected}.")
+
+    # ------------------------------------------------------------ structure
+    @property
+    def n_samples(self) -> int:
+        return int(self.output.shape[0])
+
+    @property
+    def many_to_many(self) -> bool:
+        """True when the output is a sequence explained at every step (paper 2.3, third formula)."""
+        return self.output.ndim == 2
+
+    @property
+    def feature_names(self) -> tuple:
+        return tuple(name for spec in self.layout for name, _, _ in spec.features)
+
+    def input_layout(self, input=None, kind=None) -> InputLayout:
+        """The layout of one input; ``input=None`` picks the only input (of ``kind``, if given)."""
+        candidates = [s for s in self.layout if kind is None or s.kind == kind]
+        if input is None:
+            if len(candidates) == 1:
+                return candidates[0]
+            what = f"{kind} inputs" if kind else "inputs"
+            if not candidates:
+                raise NBExplainError(f"The model has no {what}; this view needs one.")
+            raise NBExplainError(f"The model has several {what} ({[s.name for s in candidates]}); "
+                                 "pass input=NAME.")
+        for spec in candidates:
+            if spec.name == input:
+                return spec
+        raise unknown_name(f"{kind or ''} input".strip(), input, [s.name for s in candidates])
+
+    def _rows(self, rows) -> np.ndarray:
+        if rows is None:
+            return np.arange(self.n_samples)
+        positions = np.arange(self.n_samples)
+        try:
+            selected = positions[rows]
+        except IndexError:
+            raise NBExplainError(f"Sample {rows!r} is out of range: the explained data has "
+                                 f"{self.n_samples} samples (positions 0..{self.n_samples - 1}).") from None
+        selected = np.atleast_1d(selected)
+        if selected.size == 0:
+            raise NBExplainError("No samples selected.")
+        return selected
+
+    def _meta(self, view, formula, rows=None, **extra) -> dict:
+        meta = dict(self.meta)
+        meta.update(view=view, formula=formula, **extra)
+        meta["n_samples"] = self.n_samples if rows is None else int(len(rows))
+        return meta
+
+    def _step_gradients(self, spec: InputLayout, rows) -> np.ndarray:
+        """Gradients of ``spec``'s input for ``rows`` with an output-step axis: (r, n_out, *shape),
+        complete one-hot groups projected onto the valid (sum-zero) directions."""
+        g = np.asarray(self.gradients[spec.name][rows], dtype=float)
+        if not self.many_to_many:
+            g = g[:, None]
+        onehot = [g_.columns for g_ in spec.groups if g_.onehot]
+        if onehot:
+            g = g.copy()
+            for columns in onehot:
+                columns = list(columns)
+                g[..., columns] -= g[..., columns].mean(axis=-1, keepdims=True)
+        return g
+
+    def _squared(self, rows) -> np.ndarray:
+        """Per-sample squared sensitivity of every reported feature, ``(r, n_out, F)``.
+
+        ``||df/dx_G||^2`` over the feature's block (all its columns and positions); for sequence
+        inputs of a many-to-many model only the contemporaneous derivative ``dy^s/dx^s`` (the
+        diagonal of the step jacobian), exactly as the paper's third formula.
+        """
+        parts = []
+        for spec in self.layout:
+            g = self._step_gradients(spec, rows)
+            if self.many_to_many and spec.kind == "sequence":
+                squared = np.einsum("rssp->rsp", g) ** 2
+            else:
+                squared = (g ** 2).reshape(g.shape[0], g.shape[1], -1, spec.shape[-1]).sum(axis=2)
+            parts.append(squared @ spec.membership())
+        return np.concatenate(parts, axis=-1)
+
+    def _signed(self, rows) -> np.ndarray:
+        """Signed derivative of every reported feature, ``(r, F)``: the derivative along raising
+        every element of the feature by one (the plain partial for a single column); NaN for a
+        complete one-hot group, whose elements cannot all rise together."""
+        parts = []
+        for spec in self.layout:
+            g = np.asarray(self.gradients[spec.name][rows], dtype=float)
+            if not self.many_to_many:
+                g = g[:, None]
+            if self.many_to_many and spec.kind == "sequence":
+                summed = np.einsum("rssp->rsp", g)
+            else:
+                summed = g.reshape(g.shape[0], g.shape[1], -1, spec.shape[-1]).sum(axis=2)
+            signed = summed.mean(axis=1) @ spec.membership()
+            for f, (_, _, onehot) in enumerate(spec.features):
+                if onehot:
+                    signed[:, f] = np.nan
+            parts.append(signed)
+        return np.concatenate(parts, axis=-1)
+
+    def _values(self, rows) -> np.ndarray:
+        """Input value of every single-column tabular feature, ``(r, F)``; NaN for features that
+        span several elements (sequences, groups, tensors)."""
+        parts = []
+        for spec in self.layout:
+            x = np.asarray(self.data[spec.name][rows], dtype=float)
+            values = np.full((len(rows), len(spec.features)), np.nan)
+            if spec.kind == "tabular":
+                for f, (_, columns, _) in enumerate(spec.features):
+                    if len(columns) == 1:
+                        values[:, f] = x[:, columns[0]]
+            parts.append(values)
+        return np.concatenate(parts, axis=-1)
+
+    # ---------------------------------------------------------------- views
+    def global_importance(self) -> Explanation:
+        """Global importance ``lambda_j`` of every reported feature, summing to 100 (paper 2.3).
+
+        ``lambda_j = 100/C sqrt(1/n sum_i ||df(x^i)/dx_j||^2)``; for a many-to-many model the
+        root mean square is taken per output step ``s`` of ``dy^s/dx_j^s`` and averaged over the
+        steps. ``signed`` holds the mean signed derivative over the data.
+        """
+        rows = self._rows(None)
+        squared = self._squared(rows)
+        values = normalise(np.sqrt(squared.mean(axis=0)).mean(axis=0))
+        formula = ("lambda_j = 100/(C tau) sum_l sqrt(1/T sum_t (dy^{t-l}/dx_j^{t-l})^2)" if self.many_to_many
+                   else "lambda_j = 100/C sqrt(1/n sum_i (df(x^i)/dx_j)^2)")
+        return Explanation(values, ("feature",), {"feature": self.feature_names},
+                           self._meta("global importance", formula),
+                           signed=self._signed(rows).mean(axis=0))
+
+    def local_importance(self, rows) -> Explanation:
+        """Local importance ``lambda_j^0 = 100/C (df(x^0)/dx_j)^2`` at one or several samples (paper 2.4).
+
+        ``rows`` are positions in the explained data: an int gives a 1-D explanation over
+        features, a list / slice / mask gives ``("sample", "feature")``. Each sample's values
+        sum to 100; ``signed`` holds the signed derivative (direction), ``data`` the feature
+        value, ``output`` the explained model output. This is a lookup in the stored gradients.
+        """
+        single = np.ndim(rows) == 0 and not isinstance(rows, slice)
+        positions = self._rows(rows)
+        values = normalise(self._squared(positions).mean(axis=1))
+        output = self.output[positions]
+        output = output[:, -1] if output.ndim == 2 else output
+        labels = tuple(self.sample_labels[p] for p in positions)
+        explanation = Explanation(
+            values, ("sample", "feature"), {"sample": labels, "feature": self.feature_names},
+            self._meta("local importance", "lambda_j^0 = 100/C (df(x^0)/dx_j)^2", positions,
+                       sample_positions=positions.tolist()),
+            signed=self._signed(positions), data=self._values(positions), output=output)
+        return explanation[0] if single else explanation
+
+    def lag_matrix(self, rows=None, input=None) -> Explanation:
+        """Feature x lag matrix ``M[j, k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)`` (the lag heatmap).
+
+        Lag ``k`` counts back from the explained step (the last input step, or ``time_step`` when
+        one output step was chosen). For a many-to-many model the matrix is averaged over output
+        steps ``s`` of ``dy^s/dx_j^{s-k}`` (lags that reach before the sequence start are left
+        out of that average). ``rows=None`` is global; rows give the local matrix.
+        """
+        spec = self.input_layout(input, kind="sequence")
+        positions = self._rows(rows)
+        g = self._step_gradients(spec, positions)  # (r, n_out, tau_in, p)
+        tau_in = spec.shape[0]
+        if self.many_to_many:
+            n_out = g.shape[1]
+            blocks = [[np.sqrt((g[:, s, s - k] ** 2).mean(axis=0)) for s in range(k, n_out)]
+                      for k in range(n_out)]
+            lagged = np.stack([np.mean(b, axis=0) for b in blocks], axis=0)  # (lags, p)
+        else:
+            reference = self.reference_step(tau_in)
+            steps = np.arange(reference, -1, -1)  # lag k <- step reference - k
+            lagged = np.sqrt((g[:, 0, steps] ** 2).mean(axis=0))  # (lags, p)
+        features = spec.features
+        matrix = np.stack([np.sqrt((lagged[:, list(cols)] ** 2).sum(axis=1)) for _, cols, _ in features], axis=0)
+        return Explanation(matrix, ("feature", "lag"),
+                           {"feature": tuple(f[0] for f in features), "lag": lag_labels(matrix.shape[1])},
+                           self._meta("feature x lag sensitivity", "M[j,k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)",
+                                      None if rows is None else positions, input=spec.name))
+
+    def lag_importance(self, rows=None, input=None) -> Explanation:
+        """Time-lag importance ``gamma_k = 100/(K p) sum_j M[j, k]`` summing to 100 (paper 2.5)."""
+        matrix = self.lag_matrix(rows, input)
+        gamma = normalise(matrix.values.mean(axis=0))
+        meta = {**matrix.meta, "view": "time-lag importance",
+                "formula": "gamma_k = 100/(K p) sum_j sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)"}
+        return Explanation(gamma, ("lag",), {"lag": matrix.labels("lag")}, meta)
+
+    def reference_step(self, tau_in: int) -> int:
+        """The input step that lag 0 refers to: the chosen output time step, else the last step."""
+        step = self.meta.get("time_step")
+        if step is None:
+            return tau_in - 1
+        step = int(step) % tau_in if step < 0 else int(step)
+        return min(step, tau_in - 1)
+
+    def element_importance(self, input=None, by=None) -> Explanation:
+        """Importance of every element of an image-like input, summing to 100.
+
+        Element ``e``: ``100/C sqrt(1/n sum_i (df(x^i)/dx_e)^2)``. ``by="row"``, ``"column"`` or
+        ``"channel"`` (any dim name of the input) aggregates with the same vector rule as every
+        multi-element feature: the root sum of squares over the other dims, then normalised.
+        """
+        spec = self.input_layout(input, kind="tensor") if input is None else self.input_layout(input)
+        g = self._step_gradients(spec, self._rows(None))
+        rms = np.sqrt((g ** 2).mean(axis=0)).mean(axis=0)  # (*shape)
+        dims = _TENSOR_DIMS.get(len(spec.shape), tuple(f"axis{i}" for i in range(len(spec.shape))))
+        coords = {d: tuple(range(s)) for d, s in zip(dims, spec.shape)}
+        coords[dims[-1]] = spec.feature_names
+        formula = "lambda_e = 100/C sqrt(1/n sum_i (df(x^i)/dx_e)^2)"
+        if by is None:
+            return Explanation(normalise(rms, axis=None), dims, coords,
+                               self._meta("element importance", formula, input=spec.name))
+        if by not in dims:
+            raise unknown_name("dimension", by, dims)
+        axis = dims.index(by)
+        other = tuple(a for a in range(len(dims)) if a != axis)
+        aggregated = np.sqrt((rms ** 2).sum(axis=other))
+        return Explanation(normalise(aggregated), (by,), {by: coords[by]},
+                           self._meta(f"importance by {by}", "sqrt(sum of squared element terms), normalised",
+                                      input=spec.name, aggregated_by=by))
+
+    # ------------------------------------------------------------- exporting
+    def to_frame(self):
+        """Signed per-sample derivatives as a wide DataFrame: one row per sample, one column per
+        input element (``feature`` for tabular inputs, ``feature[t-k]`` for sequences,
+        ``feature[i,j]`` for tensors, prefixed by ``y[s]:`` for many-to-many steps)."""
+        import pandas as pd
+
+        blocks, names = [], []
+        for spec in self.layout:
+            g = self.gradients[spec.name]
+            blocks.append(g.reshape(self.n_samples, -1))
+            names.extend(_element_names(spec, g.shape[1] if self.many_to_many else None, self.reference_step))
+        frame = pd.DataFrame(np.concatenate(blocks, axis=1), columns=names,
+                             index=pd.Index(self.sample_labels, name="sample"))
+        return frame
+
+    def to_dict(self) -> dict:
+        return to_jsonable({
+            "type": "Sensitivities",
+            "meta": dict(self.meta),
+            "layout": [spec.to_dict() for spec in self.layout],
+            "sample_labels": list(self.sample_labels),
+            "output": self.output,
+            "gradients": {k: {"dtype": str(v.dtype), "values": v} for k, v in self.gradients.items()},
+            "data": {k: {"dtype": str(v.dtype), "values": v} for k, v in self.data.items()},
+        })
+
+    def to_json(self, path=None) -> str:
+        import json
+
+        text = json.dumps(self.to_dict())
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path) -> "Sensitivities":
+        payload = load_json(text_or_path)
+        if payload.get("type") != "Sensitivities":
+            raise NBExplainError(f"Not serialised Sensitivities (type={payload.get('type')!r}).")
+        arrays = lambda block: {k: array_from_json(v["values"], v["dtype"]) for k, v in block.items()}  # noqa: E731
+        return cls(gradients=arrays(payload["gradients"]), data=arrays(payload["data"]),
+                   output=array_from_json(payload["output"], float),
+                   layout=tuple(InputLayout(s["name"], s["kind"], tuple(s["shape"]), tuple(s["feature_names"]),
+                                            tuple(s["groups"])) for s in payload["layout"]),
+                   meta=payload["meta"], sample_labels=tuple(payload["sample_labels"]))
+
+    def __repr__(self):
+        kind = "many-to-many" if self.many_to_many else "one output"
+        return (f"Sensitivities({self.n_samples} samples, {len(self.feature_names)} features, {kind}, "
+                f"output={self.meta.get('output')!r}, nbexplain {self.meta.get('version', __version__)})")
+
+
+def _element_names(spec: InputLayout, n_out, reference_step) -> list:
+    """Column names for a flattened gradient block of one input."""
+    if spec.kind == "tabular":
+        base = list(spec.feature_names)
+    elif spec.kind == "sequence":
+        tau = spec.shape[0]
+        base = [f"{f}[{'t' if reference_step(tau) == s else f't{s - reference_step(tau):+d}'}]"
+                for s in range(tau) for f in spec.feature_names]
+    else:
+        base = [f"{spec.feature_names[idx[-1]]}[{','.join(map(str, idx[:-1]))}]" for idx in np.ndindex(*spec.shape)]
+    if n_out is None:
+        return base
+    return [f"y[{s}]:{name}" for s in range(n_out) for name in base]

@@ -1,0 +1,49 @@
+"""nbexplain: sensitivity explanations of neural-network credit models, for Jupyter and Voila."""
+from importlib import metadata
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+
+def tensorflow_requirement():
+    """Keep a TensorFlow build the user already has (GPU or CPU); otherwise take the CPU build."""
+    for dist in ("tensorflow", "tensorflow-cpu"):
+        try:
+            metadata.version(dist)
+            return f"{dist}>=2.16"
+        except metadata.PackageNotFoundError:
+            continue
+    return "tensorflow-cpu>=2.16"
+
+
+here = Path(__file__).parent
+version = {}
+exec((here / "nbexplain" / "_version.py").read_text(), version)
+
+setup(
+    name="nbexplain",
+    version=version["__version__"],
+    description="Sensitivity-based explanations of neural-network credit models, in Jupyter and Voila",
+    long_description=(here / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["nbexplain", "nbexplain.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        tensorflow_requirement(),
+        "keras>=3.0",
+        "numpy>=2.0",
+        "pandas>=2.0",
+        "scipy>=1.11",
+        "ipywidgets>=8.0",
+        "bqplot>=0.12.40",
+        "voila>=0.5",
+        "tqdm>=4.66",
+    ],
+    extras_require={
+        "test": ["pytest>=8.0", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29"],
+        "comparisons": ["scikit-learn>=1.4", "lime>=0.2.0.1", "shap>=0.45"],
+        "gpu": ["tensorflow[and-cuda]>=2.16"],
+    },
+    entry_points={"console_scripts": ["nbexplain=nbexplain.cli:main"]},
+    classifiers=["Programming Language :: Python :: 3", "Framework :: Jupyter"],
+)
