@@ -41,6 +41,8 @@ from .explanation import Explanation, array_from_json, freeze_mapping, frozen_ar
 
 INPUT_KINDS = ("tabular", "sequence", "tensor")
 _TENSOR_DIMS = {3: ("row", "column", "channel"), 2: ("step", "feature")}
+#: Rows per block when aggregating, so memory stays bounded for millions of samples.
+BLOCK_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -216,55 +218,72 @@ class Sensitivities:
         return meta
 
     def _step_gradients(self, spec: InputLayout, rows) -> np.ndarray:
-        """Gradients of ``spec``'s input for ``rows`` with an output-step axis: (r, n_out, *shape),
-        complete one-hot groups projected onto the valid (sum-zero) directions."""
-        g = np.asarray(self.gradients[spec.name][rows], dtype=float)
+        """Float64 copy of ``spec``'s gradients for ``rows`` with an output-step axis,
+        ``(r, n_out, *shape)``; complete one-hot groups projected onto the valid (sum-zero)
+        directions."""
+        g = np.array(self.gradients[spec.name][rows], dtype=np.float64, copy=True)
         if not self.many_to_many:
             g = g[:, None]
-        onehot = [g_.columns for g_ in spec.groups if g_.onehot]
-        if onehot:
-            g = g.copy()
-            for columns in onehot:
-                columns = list(columns)
+        for group in spec.groups:
+            if group.onehot:
+                columns = list(group.columns)
                 g[..., columns] -= g[..., columns].mean(axis=-1, keepdims=True)
         return g
 
-    def _squared(self, rows) -> np.ndarray:
-        """Per-sample squared sensitivity of every reported feature, ``(r, n_out, F)``.
+    def _row_blocks(self, rows=None, size=BLOCK_ROWS):
+        """Row selections of at most ``size`` rows (slices when all rows), to bound memory."""
+        if rows is None:
+            return [slice(start, min(start + size, self.n_samples)) for start in range(0, self.n_samples, size)]
+        return [rows[start:start + size] for start in range(0, len(rows), size)]
 
-        ``||df/dx_G||^2`` over the feature's block (all its columns and positions); for sequence
-        inputs of a many-to-many model only the contemporaneous derivative ``dy^s/dx^s`` (the
-        diagonal of the step jacobian), exactly as the paper's third formula.
+    def _mean_squares(self, spec: InputLayout, rows=None) -> np.ndarray:
+        """Mean over ``rows`` of the squared (projected) gradient of every element, ``(n_out, *shape)``,
+        accumulated in float64 blocks."""
+        total = 0.0
+        for block in self._row_blocks(rows):
+            g = self._step_gradients(spec, block)
+            np.multiply(g, g, out=g)
+            total = total + g.sum(axis=0)
+        return total / (self.n_samples if rows is None else len(rows))
+
+    def _collapse(self, spec: InputLayout, terms: np.ndarray) -> np.ndarray:
+        """Element terms ``(..., n_out, *shape)`` -> feature terms ``(..., n_out, F)``.
+
+        Sums a feature's elements (its columns and positions); for sequence inputs of a
+        many-to-many model keeps only the contemporaneous derivative ``dy^s/dx^s`` (the diagonal
+        of the step jacobian), exactly as the paper's third formula. Linear, so it serves squared
+        terms and signed derivatives alike.
         """
-        parts = []
-        for spec in self.layout:
-            g = self._step_gradients(spec, rows)
-            if self.many_to_many and spec.kind == "sequence":
-                squared = np.einsum("rssp->rsp", g) ** 2
-            else:
-                squared = (g ** 2).reshape(g.shape[0], g.shape[1], -1, spec.shape[-1]).sum(axis=2)
-            parts.append(squared @ spec.membership())
-        return np.concatenate(parts, axis=-1)
+        if self.many_to_many and spec.kind == "sequence":
+            terms = np.moveaxis(np.diagonal(terms, axis1=-3, axis2=-2), -1, -2)
+        elif len(spec.shape) > 1:
+            terms = terms.reshape(*terms.shape[:-len(spec.shape)], -1, spec.shape[-1]).sum(axis=-2)
+        if not spec.groups:
+            return terms
+        return terms @ spec.membership()
 
-    def _signed(self, rows) -> np.ndarray:
-        """Signed derivative of every reported feature, ``(r, F)``: the derivative along raising
-        every element of the feature by one (the plain partial for a single column); NaN for a
-        complete one-hot group, whose elements cannot all rise together."""
-        parts = []
+    def _local_terms(self, rows):
+        """Per-row squared sensitivity ``||df/dx_G||^2`` ``(r, n_out, F)`` and signed derivative ``(r, F)``.
+
+        The signed value is the derivative along raising every element of the feature by one (the
+        plain partial for a single column); NaN for a complete one-hot group, whose elements cannot
+        all rise together.
+        """
+        squared, signed = [], []
         for spec in self.layout:
-            g = np.asarray(self.gradients[spec.name][rows], dtype=float)
-            if not self.many_to_many:
-                g = g[:, None]
-            if self.many_to_many and spec.kind == "sequence":
-                summed = np.einsum("rssp->rsp", g)
-            else:
-                summed = g.reshape(g.shape[0], g.shape[1], -1, spec.shape[-1]).sum(axis=2)
-            signed = summed.mean(axis=1) @ spec.membership()
-            for f, (_, _, onehot) in enumerate(spec.features):
-                if onehot:
-                    signed[:, f] = np.nan
-            parts.append(signed)
-        return np.concatenate(parts, axis=-1)
+            g = np.asarray(self.gradients[spec.name][rows], dtype=np.float64)
+            g = g if self.many_to_many else g[:, None]
+            projected = self._step_gradients(spec, rows)
+            squared.append(self._collapse(spec, projected * projected))
+            signed.append(self._with_onehot_nan(spec, self._collapse(spec, g).mean(axis=1)))
+        return np.concatenate(squared, axis=-1), np.concatenate(signed, axis=-1)
+
+    @staticmethod
+    def _with_onehot_nan(spec, signed):
+        for f, (_, _, onehot) in enumerate(spec.features):
+            if onehot:
+                signed[..., f] = np.nan
+        return signed
 
     def _values(self, rows) -> np.ndarray:
         """Input value of every single-column tabular feature, ``(r, F)``; NaN for features that
@@ -288,14 +307,17 @@ class Sensitivities:
         root mean square is taken per output step ``s`` of ``dy^s/dx_j^s`` and averaged over the
         steps. ``signed`` holds the mean signed derivative over the data.
         """
-        rows = self._rows(None)
-        squared = self._squared(rows)
-        values = normalise(np.sqrt(squared.mean(axis=0)).mean(axis=0))
+        terms = np.concatenate([self._collapse(spec, self._mean_squares(spec)) for spec in self.layout], axis=-1)
+        values = normalise(np.sqrt(terms).mean(axis=0))
+        signed = []
+        for spec in self.layout:
+            mean_gradient = self.gradients[spec.name].mean(axis=0, dtype=np.float64)
+            mean_gradient = mean_gradient if self.many_to_many else mean_gradient[None]
+            signed.append(self._with_onehot_nan(spec, self._collapse(spec, mean_gradient).mean(axis=0)))
         formula = ("lambda_j = 100/(C tau) sum_l sqrt(1/T sum_t (dy^{t-l}/dx_j^{t-l})^2)" if self.many_to_many
                    else "lambda_j = 100/C sqrt(1/n sum_i (df(x^i)/dx_j)^2)")
         return Explanation(values, ("feature",), {"feature": self.feature_names},
-                           self._meta("global importance", formula),
-                           signed=self._signed(rows).mean(axis=0))
+                           self._meta("global importance", formula), signed=np.concatenate(signed))
 
     def local_importance(self, rows) -> Explanation:
         """Local importance ``lambda_j^0 = 100/C (df(x^0)/dx_j)^2`` at one or several samples (paper 2.4).
@@ -307,7 +329,8 @@ class Sensitivities:
         """
         single = np.ndim(rows) == 0 and not isinstance(rows, slice)
         positions = self._rows(rows)
-        values = normalise(self._squared(positions).mean(axis=1))
+        squared, signed = self._local_terms(positions)
+        values = normalise(squared.mean(axis=1))
         output = self.output[positions]
         output = output[:, -1] if output.ndim == 2 else output
         labels = tuple(self.sample_labels[p] for p in positions)
@@ -315,7 +338,7 @@ class Sensitivities:
             values, ("sample", "feature"), {"sample": labels, "feature": self.feature_names},
             self._meta("local importance", "lambda_j^0 = 100/C (df(x^0)/dx_j)^2", positions,
                        sample_positions=positions.tolist()),
-            signed=self._signed(positions), data=self._values(positions), output=output)
+            signed=signed, data=self._values(positions), output=output)
         return explanation[0] if single else explanation
 
     def lag_matrix(self, rows=None, input=None) -> Explanation:
@@ -327,24 +350,21 @@ class Sensitivities:
         out of that average). ``rows=None`` is global; rows give the local matrix.
         """
         spec = self.input_layout(input, kind="sequence")
-        positions = self._rows(rows)
-        g = self._step_gradients(spec, positions)  # (r, n_out, tau_in, p)
-        tau_in = spec.shape[0]
+        positions = None if rows is None else self._rows(rows)
+        rms = np.sqrt(self._mean_squares(spec, positions))  # (n_out, tau_in, p)
         if self.many_to_many:
-            n_out = g.shape[1]
-            blocks = [[np.sqrt((g[:, s, s - k] ** 2).mean(axis=0)) for s in range(k, n_out)]
-                      for k in range(n_out)]
-            lagged = np.stack([np.mean(b, axis=0) for b in blocks], axis=0)  # (lags, p)
+            n_out = rms.shape[0]
+            lagged = np.stack([np.mean([rms[s, s - k] for s in range(k, n_out)], axis=0)
+                               for k in range(n_out)])  # (lags, p)
         else:
-            reference = self.reference_step(tau_in)
-            steps = np.arange(reference, -1, -1)  # lag k <- step reference - k
-            lagged = np.sqrt((g[:, 0, steps] ** 2).mean(axis=0))  # (lags, p)
+            steps = np.arange(self.reference_step(spec.shape[0]), -1, -1)  # lag k <- step reference - k
+            lagged = rms[0, steps]  # (lags, p)
         features = spec.features
         matrix = np.stack([np.sqrt((lagged[:, list(cols)] ** 2).sum(axis=1)) for _, cols, _ in features], axis=0)
         return Explanation(matrix, ("feature", "lag"),
                            {"feature": tuple(f[0] for f in features), "lag": lag_labels(matrix.shape[1])},
                            self._meta("feature x lag sensitivity", "M[j,k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)",
-                                      None if rows is None else positions, input=spec.name))
+                                      positions, input=spec.name))
 
     def lag_importance(self, rows=None, input=None) -> Explanation:
         """Time-lag importance ``gamma_k = 100/(K p) sum_j M[j, k]`` summing to 100 (paper 2.5)."""
@@ -370,8 +390,7 @@ class Sensitivities:
         multi-element feature: the root sum of squares over the other dims, then normalised.
         """
         spec = self.input_layout(input, kind="tensor") if input is None else self.input_layout(input)
-        g = self._step_gradients(spec, self._rows(None))
-        rms = np.sqrt((g ** 2).mean(axis=0)).mean(axis=0)  # (*shape)
+        rms = np.sqrt(self._mean_squares(spec)).mean(axis=0)  # (*shape)
         dims = _TENSOR_DIMS.get(len(spec.shape), tuple(f"axis{i}" for i in range(len(spec.shape))))
         coords = {d: tuple(range(s)) for d, s in zip(dims, spec.shape)}
         coords[dims[-1]] = spec.feature_names

@@ -32,8 +32,9 @@ def credit_network(n_features: int = 23, seed: int = 0, l1: float = 0.01):
     return model
 
 
-def train_simulation_network(n: int = 10_000, seed: int = 0, epochs: int = 40, verbose: int = 0):
-    """Train the section-3 network on 85 % of ``n`` simulated rows, as in the paper.
+def train_simulation_network(n: int = 10_000, seed: int = 0, epochs: int = 60, verbose: int = 0):
+    """Train the section-3 network on 85 % of ``n`` simulated rows, as in the paper (MSE, Adam;
+    the learning rate drops on plateaus and training stops early on a 10 % validation split).
 
     Returns ``(model, X_train, X_test, y_test, test_mse)``.
     """
@@ -44,9 +45,10 @@ def train_simulation_network(n: int = 10_000, seed: int = 0, epochs: int = 40, v
     X, y = make_simulation(n, seed=seed)
     cut = int(0.85 * n)
     model = simulation_network(X.shape[1], seed=seed)
-    stop = keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)
+    callbacks = [keras.callbacks.ReduceLROnPlateau(factor=0.3, patience=3, min_lr=1e-5),
+                 keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)]
     model.fit(X.iloc[:cut].to_numpy("float32"), y.iloc[:cut].to_numpy("float32"), epochs=epochs, batch_size=64,
-              validation_split=0.1, callbacks=[stop], verbose=verbose)
+              validation_split=0.1, callbacks=callbacks, verbose=verbose)
     prediction = model.predict(X.iloc[cut:].to_numpy("float32"), verbose=0)[:, 0]
     mse = float(np.mean((prediction - y.iloc[cut:].to_numpy()) ** 2))
     return model, X.iloc[:cut], X.iloc[cut:], y.iloc[cut:], mse

@@ -235,6 +235,23 @@ class GradientFunction:
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def output_specs(model, prepared, structure, shapes):
+    """Shapes and dtypes of the model's outputs (same nesting), from one call on one sample,
+    cached per model and input shapes. A model that cannot be called on the data is bad input."""
+    key = ("outputs", structure, shapes)
+    per_model = _CACHE.setdefault(model, {})
+    if key not in per_model:
+        probe = {n: a[:1] for n, a in prepared.arrays.items()}
+        try:
+            outputs = model(_model.pack(probe, prepared.names, structure), training=False)
+        except Exception as error:  # noqa: BLE001 - Keras raises many types; report them as bad input
+            shown = {n: a.shape[1:] for n, a in prepared.arrays.items()}
+            raise NBExplainError(f"The model could not be called on samples of shape {shown}: "
+                                 f"{str(error).strip().splitlines()[0]}") from None
+        per_model[key] = _model.describe_outputs(outputs)
+    return per_model[key]
+
+
 def gradient_function(model, resolved, names, structure, shapes, dtype) -> GradientFunction:
     """The cached traced function for this model, selection and input shapes."""
     import tensorflow as tf
@@ -272,15 +289,9 @@ def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), 
         declared, structure = _model.inputs_from_data(X)
     dtype = "float64" if any(mi.dtype == "float64" for mi in declared) else "float32"
     prepared = prepare_inputs(X, declared, feature_names, compute_dtype=dtype)
-    probe = {n: a[:1] for n, a in prepared.arrays.items()}
-    try:
-        probe_outputs = model(_model.pack(probe, prepared.names, structure), training=False)
-    except Exception as error:  # noqa: BLE001 - Keras raises many types; report them as bad input
-        shapes = {n: a.shape[1:] for n, a in prepared.arrays.items()}
-        raise NBExplainError(f"The model could not be called on samples of shape {shapes}: "
-                             f"{str(error).strip().splitlines()[0]}") from None
-    resolved = resolve_output(model, probe_outputs, selection)
     shapes = [prepared.arrays[n].shape[1:] for n in prepared.names]
+    probe_outputs = output_specs(model, prepared, structure, tuple(shapes))
+    resolved = resolve_output(model, probe_outputs, selection)
     function = gradient_function(model, resolved, prepared.names, structure, shapes, dtype)
 
     n = prepared.n_samples

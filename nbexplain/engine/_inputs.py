@@ -72,7 +72,9 @@ def _to_array(raw, name):
     if _is_series(raw):  # one row, e.g. df.iloc[5]: a single sample named by its index
         raw = raw.to_frame().T
     if _is_frame(raw):
-        bad = [str(c) for c, dt in raw.dtypes.items() if not (np.issubdtype(dt, np.number) or dt == bool)]
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        bad = [str(c) for c, dt in raw.dtypes.items() if not (is_numeric_dtype(dt) or is_bool_dtype(dt))]
         if bad:
             raise InputDataError(f"Input {name!r}: column(s) {bad} are not numeric. Encode them as numbers "
                                  "(for example one-hot columns declared as a group) before explaining.")

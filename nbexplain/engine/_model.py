@@ -75,6 +75,25 @@ def output_names(model, outputs):
     return [str(n) for n in names]
 
 
+class TensorDescription:
+    """Shape and dtype of one model output, kept instead of the tensor itself."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, tensor):
+        self.shape = tuple(tensor.shape)
+        self.dtype = str(getattr(tensor.dtype, "name", tensor.dtype))
+
+
+def describe_outputs(outputs):
+    """The same nesting as ``outputs`` (tensor, list or dict) with descriptions for tensors."""
+    if isinstance(outputs, dict):
+        return {k: TensorDescription(v) for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [TensorDescription(v) for v in outputs]
+    return TensorDescription(outputs)
+
+
 def flatten_outputs(outputs):
     if isinstance(outputs, dict):
         return list(outputs.values())

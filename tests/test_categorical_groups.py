@@ -1,0 +1,59 @@
+"""Categorical features (paper 2.6): a one-hot group is ONE feature; its sensitivity ignores the
+constant shift that cannot change any prediction between valid one-hot inputs."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import dense_model
+from nbexplain import InputDataError, SensitivityExplainer, UnknownNameError
+
+COLUMNS = ["income", "edu_school", "edu_uni", "edu_grad"]
+GROUPS = {"EDUCATION": ["edu_school", "edu_uni", "edu_grad"]}
+
+
+def one_hot_data(rng, n=200):
+    category = rng.integers(0, 3, n)
+    X = np.column_stack([rng.normal(size=n), np.eye(3)[category]])
+    return pd.DataFrame(X, columns=COLUMNS)
+
+
+def test_one_hot_group_is_one_feature_with_the_projected_norm(rng):
+    X = one_hot_data(rng)
+    w = np.array([1.5, 0.5, -0.5, 2.0])
+    sens = SensitivityExplainer(dense_model(w[:, None]), groups=GROUPS).explain(X)
+    assert sens.feature_names == ("income", "EDUCATION")
+    dummies = w[1:] - w[1:].mean()  # gradient projected on sum-zero directions
+    expected = np.array([abs(w[0]), np.linalg.norm(dummies)])
+    np.testing.assert_allclose(sens.global_importance().values, 100 * expected / expected.sum(), rtol=1e-5)
+    local = sens.local_importance(0)
+    np.testing.assert_allclose(local.values, 100 * expected ** 2 / (expected ** 2).sum(), rtol=1e-5)
+    assert np.isnan(local.signed[1]) and local.signed[0] == pytest.approx(1.5)
+    assert local.data[0] == pytest.approx(X.iloc[0, 0]) and np.isnan(local.data[1])
+
+
+def test_a_shift_common_to_all_dummies_does_not_count(rng):
+    X = one_hot_data(rng)
+    w = np.array([1.5, 0.5, -0.5, 2.0])
+    shifted = w + np.array([0, 10, 10, 10])  # same predictions on every valid input, up to a constant
+    a = SensitivityExplainer(dense_model(w[:, None]), groups=GROUPS).explain(X).global_importance()
+    b = SensitivityExplainer(dense_model(shifted[:, None]), groups=GROUPS).explain(X).global_importance()
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-5)
+
+
+def test_a_group_that_is_not_complete_one_hot_uses_the_plain_norm(rng):
+    X = one_hot_data(rng).drop(columns=["edu_school"])  # drop-first dummies: the all-zero row is valid
+    w = np.array([1.0, 3.0, 4.0])
+    sens = SensitivityExplainer(dense_model(w[:, None]), groups={"EDUCATION": ["edu_uni", "edu_grad"]}).explain(X)
+    np.testing.assert_allclose(sens.global_importance().values, [100 / 6, 500 / 6], rtol=1e-5)
+    assert sens.local_importance(0).signed[1] == pytest.approx(7.0)  # raising both dummies by one
+
+
+def test_group_errors(rng):
+    X = one_hot_data(rng)
+    model = dense_model(np.ones((4, 1)))
+    with pytest.raises(UnknownNameError, match=r"Unknown column \(in group 'EDUCATION'\) 'edu_phd'"):
+        SensitivityExplainer(model, groups={"EDUCATION": ["edu_uni", "edu_phd"]}).explain(X)
+    with pytest.raises(InputDataError, match="'edu_uni' is in two groups"):
+        SensitivityExplainer(model, groups={"A": ["edu_uni"], "B": ["edu_uni", "edu_grad"]}).explain(X)
+    with pytest.raises(InputDataError, match="already a column name"):
+        SensitivityExplainer(model, groups={"income": ["edu_uni", "edu_grad"]}).explain(X)
