@@ -24,7 +24,9 @@ dummy's weight shifts all categories alike, cannot change any prediction between
 and so must not count as sensitivity. With that projection,
 ``||g_G - mean(g_G)||^2 = 1/K sum_{a<b} (g_a - g_b)^2`` is the mean squared effect of switching
 between categories. Groups that are not complete one-hot encodings (drop-first dummies, any set
-of related columns) use the plain norm.
+of related columns) use the plain norm. A categorical input read by an Embedding layer is
+explained through its looked-up vector ``e``: its sensitivity is ``||df/de||^2``, the same
+vector rule (the embedding is the continuous representation the network actually uses, 2.6).
 
 This module imports no TensorFlow.
 """
@@ -39,7 +41,7 @@ from ._version import __version__
 from .errors import NBExplainError, unknown_name
 from .explanation import Explanation, array_from_json, freeze_mapping, frozen_array, load_json, to_jsonable
 
-INPUT_KINDS = ("tabular", "sequence", "tensor")
+INPUT_KINDS = ("tabular", "sequence", "tensor", "embedding")
 _TENSOR_DIMS = {3: ("row", "column", "channel"), 2: ("step", "feature")}
 #: Rows per block when aggregating, so memory stays bounded for millions of samples.
 BLOCK_ROWS = 65_536
@@ -59,8 +61,10 @@ class InputLayout:
     """How one model input maps to reported features.
 
     ``kind`` is ``"tabular"`` (shape ``(p,)``), ``"sequence"`` (``(tau, p)``: p input sequences
-    over tau time steps) or ``"tensor"`` (``(..., channels)``, e.g. an image). In every kind the
-    last axis holds the features; the other axes are positions (time steps, pixels).
+    over tau time steps), ``"tensor"`` (``(..., channels)``, e.g. an image) or ``"embedding"``
+    (``(d, L)``: L categorical ids, each explained through its d-dimensional embedding vector).
+    In every kind the last axis holds the features; the other axes are positions (time steps,
+    pixels) or, for embeddings, the vector's dimensions.
     """
 
     name: str
@@ -280,8 +284,9 @@ class Sensitivities:
 
     @staticmethod
     def _with_onehot_nan(spec, signed):
+        """No single direction exists for a complete one-hot group or an embedding vector."""
         for f, (_, _, onehot) in enumerate(spec.features):
-            if onehot:
+            if onehot or spec.kind == "embedding":
                 signed[..., f] = np.nan
         return signed
 

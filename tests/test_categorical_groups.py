@@ -57,3 +57,43 @@ def test_group_errors(rng):
         SensitivityExplainer(model, groups={"A": ["edu_uni"], "B": ["edu_uni", "edu_grad"]}).explain(X)
     with pytest.raises(InputDataError, match="already a column name"):
         SensitivityExplainer(model, groups={"income": ["edu_uni", "edu_grad"]}).explain(X)
+
+
+def embedding_model(rng, categories=4, dim=3):
+    import keras
+
+    ids = keras.Input((1,), dtype="int32", name="EDUCATION")
+    income = keras.Input((1,), name="income")
+    vectors = keras.layers.Flatten()(keras.layers.Embedding(categories, dim, name="edu_embedding")(ids))
+    out = keras.layers.Dense(1, name="head")(keras.layers.Concatenate()([vectors, income]))
+    model = keras.Model({"EDUCATION": ids, "income": income}, out)
+    E, w = rng.normal(size=(categories, dim)), rng.normal(size=(dim + 1, 1))
+    model.get_layer("edu_embedding").set_weights([E.astype("float32")])
+    model.get_layer("head").set_weights([w.astype("float32"), np.zeros(1, "float32")])
+    return model, w[:, 0]
+
+
+def test_embedding_is_one_feature_explained_through_its_vector(rng):
+    model, w = embedding_model(rng)
+    data = {"EDUCATION": rng.integers(0, 4, (50, 1)), "income": rng.normal(size=(50, 1))}
+    sens = SensitivityExplainer(model, embeddings={"EDUCATION": "edu_embedding"}).explain(data)
+    names = {spec.name: spec.kind for spec in sens.layout}
+    assert names["EDUCATION"] == "embedding"
+    assert sens.feature_names == ("EDUCATION", "income[0]")
+    # f = e . w[:3] + income * w[3]: df/de = w[:3] for every sample, whatever its id
+    np.testing.assert_allclose(sens.gradients["EDUCATION"][:, :, 0], np.tile(w[:3], (50, 1)), rtol=1e-5)
+    importance = sens.global_importance()
+    expected = np.array([np.linalg.norm(w[:3]), abs(w[3])])
+    np.testing.assert_allclose(importance.values, 100 * expected / expected.sum(), rtol=1e-5)
+    assert np.isnan(sens.local_importance(0).sel(feature="EDUCATION").signed)
+
+
+def test_embedding_errors(rng):
+    from nbexplain import NotDifferentiableError
+
+    model, _ = embedding_model(rng)
+    data = {"EDUCATION": rng.integers(0, 4, (5, 1)), "income": rng.normal(size=(5, 1))}
+    with pytest.raises(NotDifferentiableError, match="ids have no derivative.*embeddings="):
+        SensitivityExplainer(model).explain(data)
+    with pytest.raises(UnknownNameError, match="Unknown Embedding layer 'edu_emb'.*'edu_embedding'"):
+        SensitivityExplainer(model, embeddings={"EDUCATION": "edu_emb"}).explain(data)

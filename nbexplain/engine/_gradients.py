@@ -178,10 +178,11 @@ def _linear_activation(layer):
 class GradientFunction:
     """The traced derivative of one resolved output with respect to all inputs of one model."""
 
-    def __init__(self, model, resolved: ResolvedOutput, names, structure, signature):
+    def __init__(self, model, resolved: ResolvedOutput, names, structure, signature, embeddings=()):
         import tensorflow as tf
 
         self._model = weakref.ref(model)
+        self.embeddings = dict(embeddings)  # input name -> Embedding layer whose vectors are explained
         self.resolved = resolved
         self.names = tuple(names)
         self.structure = structure
@@ -212,9 +213,14 @@ class GradientFunction:
                 steps = [tf.reduce_sum(y[:, s]) for s in range(y.shape[1])]  # dy^s summed over the chunk
             else:
                 total = tf.reduce_sum(y)
-        sources = [inputs[name] for name in self.names]
+        layers = {name: model.get_layer(layer) for name, layer in self.embeddings.items()}
+        sources = [layers[name].embeddings if name in layers else inputs[name] for name in self.names]
         targets = [total] if steps is None else steps
         per_step = [tape.gradient(t, sources) for t in targets]  # [step][input]
+        for step in per_step:
+            for position, name in enumerate(self.names):
+                if name in layers and step[position] is not None:
+                    step[position] = self._lookup_gradient(step[position], inputs[name], layers[name])
         grads = {}
         for position, name in enumerate(self.names):
             if any(step[position] is None for step in per_step):
@@ -224,6 +230,22 @@ class GradientFunction:
                     "passed through a non-differentiable operation (argmax, rounding, a lookup by id).")
             grads[name] = per_step[0][position] if steps is None else tf.stack([s[position] for s in per_step], axis=1)
         return y, grads
+
+    @staticmethod
+    def _lookup_gradient(gradient, ids, layer):
+        """Per-sample derivative w.r.t. each looked-up embedding vector, ``(b, d, L)``.
+
+        The gradient of an embedding table is an IndexedSlices with one row per lookup, in lookup
+        order and not yet summed over samples that share an id, so row ``i * L + l`` is
+        ``df(x^i) / de(ids[i, l])``.
+        """
+        import tensorflow as tf
+
+        if not isinstance(gradient, tf.IndexedSlices):
+            raise NotDifferentiableError(f"Embedding layer {layer.name!r} is not used as a lookup by id, so its "
+                                         "per-sample vectors cannot be explained.")
+        lookups = tf.reshape(gradient.values, (-1, ids.shape[1], gradient.values.shape[-1]))  # (b, L, d)
+        return tf.transpose(lookups, (0, 2, 1))
 
     def __call__(self, chunk: dict):
         import tensorflow as tf
@@ -252,15 +274,17 @@ def output_specs(model, prepared, structure, shapes):
     return per_model[key]
 
 
-def gradient_function(model, resolved, names, structure, shapes, dtype) -> GradientFunction:
-    """The cached traced function for this model, selection and input shapes."""
+def gradient_function(model, resolved, names, structure, shapes, dtypes, embeddings=()) -> GradientFunction:
+    """The cached traced function for this model, selection, input shapes and dtypes."""
     import tensorflow as tf
 
-    key = (resolved, tuple(names), structure, tuple(shapes), dtype)
+    embeddings = tuple(sorted(dict(embeddings).items()))
+    key = (resolved, tuple(names), structure, tuple(shapes), tuple(dtypes), embeddings)
     per_model = _CACHE.setdefault(model, {})
     if key not in per_model:
-        signature = {n: tf.TensorSpec((None, *s), dtype, name=f"x{i}") for i, (n, s) in enumerate(zip(names, shapes))}
-        per_model[key] = GradientFunction(model, resolved, names, structure, signature)
+        signature = {n: tf.TensorSpec((None, *s), d, name=f"x{i}")
+                     for i, (n, s, d) in enumerate(zip(names, shapes, dtypes))}
+        per_model[key] = GradientFunction(model, resolved, names, structure, signature, embeddings)
     return per_model[key]
 
 
@@ -276,23 +300,29 @@ class GradientPass:
 
 
 def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), feature_names=None,
-                      batch_size=None, progress=None) -> GradientPass:
+                      batch_size=None, progress=None, embeddings=None) -> GradientPass:
     """Derivative of the selected output w.r.t. every input for every sample of ``X``, in chunks.
 
     ``batch_size`` rows go through the traced function at a time (default: about
     ``CHUNK_ELEMENTS`` numbers per chunk); ``progress`` shows a tqdm bar (``None``: only for
-    passes of more than 8 chunks).
+    passes of more than 8 chunks). ``embeddings`` maps id inputs to the Embedding layer that
+    reads them: for those inputs the gradient is taken w.r.t. the looked-up vectors,
+    ``(n, d, L)`` for ``L`` ids of ``d``-dimensional embeddings.
     """
     _model.check_model(model)
     declared, structure = _model.model_inputs(model)
     if declared is None:
         declared, structure = _model.inputs_from_data(X)
     dtype = "float64" if any(mi.dtype == "float64" for mi in declared) else "float32"
-    prepared = prepare_inputs(X, declared, feature_names, compute_dtype=dtype)
+    embeddings = _model.check_embeddings(model, embeddings, [mi.name for mi in declared])
+    prepared = prepare_inputs(X, declared, feature_names, compute_dtype=dtype, id_inputs=tuple(embeddings))
     shapes = [prepared.arrays[n].shape[1:] for n in prepared.names]
     probe_outputs = output_specs(model, prepared, structure, tuple(shapes))
     resolved = resolve_output(model, probe_outputs, selection)
-    function = gradient_function(model, resolved, prepared.names, structure, shapes, dtype)
+    dtypes = [str(prepared.arrays[n].dtype) for n in prepared.names]
+    function = gradient_function(model, resolved, prepared.names, structure, shapes, dtypes, embeddings)
+    grad_shapes = [(model.get_layer(embeddings[n]).output_dim, *s) if n in embeddings else s
+                   for n, s in zip(prepared.names, shapes)]
 
     n = prepared.n_samples
     steps = probe_outputs_steps(probe_outputs, resolved)
@@ -303,7 +333,7 @@ def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), 
     starts = range(0, n, rows)
     output = np.empty((n, steps) if resolved.many_to_many else (n,), dtype=dtype)
     grads = {name: np.empty((n, *((steps,) if resolved.many_to_many else ()), *shape), dtype=dtype)
-             for name, shape in zip(prepared.names, shapes)}
+             for name, shape in zip(prepared.names, grad_shapes)}
     from tqdm.auto import tqdm
 
     show = progress if progress is not None else len(starts) > 8

@@ -134,14 +134,15 @@ def _default_names(name, width, several):
     return [f"{name}[{j}]" if several else f"x{j}" for j in range(width)]
 
 
-def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32") -> PreparedData:
+def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32", id_inputs=()) -> PreparedData:
     """Check and convert ``X`` for a model with inputs ``model_inputs``.
 
     ``feature_names`` names the last axis: a list for a one-input model, a dict by input name
     otherwise; a DataFrame's columns are used when it is not given. Integer and boolean data is
     cast to ``compute_dtype`` (a derivative with respect to a count or a flag is the effect of a
     unit change), unless the model itself declares the input as integer (ids for an embedding),
-    which is refused: ids have no derivative.
+    which is refused: ids have no derivative. Inputs named in ``id_inputs`` (ids read by an
+    Embedding layer whose vectors are explained instead) must hold whole numbers and stay int32.
     """
     model_inputs = list(model_inputs)
     several = len(model_inputs) > 1
@@ -165,14 +166,19 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32")
             raise InputDataError(f"Inputs have different numbers of samples ({n} and {array.shape[0]} for "
                                  f"{spec.name!r}); every input needs one entry per sample.")
         n = array.shape[0]
-        if np.issubdtype(np.dtype(spec.dtype), np.integer):
+        if spec.name in id_inputs:
+            if not np.all(np.mod(array, 1) == 0):
+                raise InputDataError(f"Input {spec.name!r} feeds an Embedding: it must hold whole-number ids.")
+            array = np.array(array, dtype="int32", copy=True, order="C")
+        elif np.issubdtype(np.dtype(spec.dtype), np.integer):
             raise NotDifferentiableError(
                 f"Model input {spec.name!r} is declared {spec.dtype}: the model reads it as integer ids "
                 "(for example an Embedding lookup) and ids have no derivative. Explain the embedding "
-                "vectors instead (embeddings={input: embedding layer name}) or one-hot encode the ids.")
-        if not np.issubdtype(array.dtype, np.floating):
-            notes.append(f"input {spec.name!r} of dtype {array.dtype} was cast to {compute_dtype}")
-        array = np.array(array, dtype=compute_dtype, copy=True, order="C")
+                "vectors instead (embeddings={input name: Embedding layer name}) or one-hot encode the ids.")
+        else:
+            if not np.issubdtype(array.dtype, np.floating):
+                notes.append(f"input {spec.name!r} of dtype {array.dtype} was cast to {compute_dtype}")
+            array = np.array(array, dtype=compute_dtype, copy=True, order="C")
         given = feature_names.get(spec.name)
         width = array.shape[-1] if array.ndim > 1 else 1
         if array.ndim == 1:

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from ..errors import NBExplainError, OutputSelectionError
+from ..errors import NBExplainError, OutputSelectionError, unknown_name
 from ._inputs import ModelInput
 
 
@@ -133,3 +133,17 @@ def fingerprint(model) -> str:
     for weight in model.get_weights():
         digest.update(np.ascontiguousarray(weight).tobytes())
     return digest.hexdigest()[:16]
+
+
+def check_embeddings(model, embeddings, input_names) -> dict:
+    """Validate ``{id input name: Embedding layer name}`` against the model."""
+    import keras
+
+    embeddings = dict(embeddings or {})
+    layers = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
+    for name, layer in embeddings.items():
+        if name not in input_names:
+            raise unknown_name("model input", name, input_names)
+        if layer not in layers:
+            raise unknown_name("Embedding layer", layer, layers)
+    return embeddings

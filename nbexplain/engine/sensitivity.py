@@ -22,7 +22,7 @@ def input_kind(shape) -> str:
     return {1: "tabular", 2: "sequence"}.get(len(shape), "tensor")
 
 
-def resolve_groups(groups, prepared) -> dict:
+def resolve_groups(groups, prepared, exclude=()) -> dict:
     """Map ``{group name: [column names]}`` onto tabular inputs: ``{input: [FeatureGroup]}``.
 
     A group is a complete one-hot encoding when its columns hold only 0 and 1 and every row has
@@ -30,7 +30,7 @@ def resolve_groups(groups, prepared) -> dict:
     """
     out = {name: [] for name in prepared.names}
     used = {}
-    tabular = {n: prepared.feature_names[n] for n in prepared.names if prepared.arrays[n].ndim == 2}
+    tabular = {n: prepared.feature_names[n] for n in prepared.names if prepared.arrays[n].ndim == 2 and n not in exclude}
     all_columns = [c for names in tabular.values() for c in names]
     for group, columns in (groups or {}).items():
         columns = [str(c) for c in ([columns] if isinstance(columns, str) else columns)]
@@ -74,6 +74,9 @@ class SensitivityExplainer:
     groups : dict, optional
         ``{group name: [column names]}``: related columns (a one-hot encoded category, all
         repayment-status months ...) reported as ONE feature.
+    embeddings : dict, optional
+        ``{input name: Embedding layer name}`` for integer-id inputs: each id column is ONE
+        feature whose sensitivity is the norm of the derivative w.r.t. its embedding vector.
     batch_size : int, optional
         Rows per chunk of the gradient pass (memory bound); automatic by default.
     progress : bool, optional
@@ -83,12 +86,13 @@ class SensitivityExplainer:
     method = "sensitivity"
 
     def __init__(self, model, *, output=None, target=None, labels=None, logit=False, time_step=None,
-                 feature_names=None, groups=None, batch_size=None, progress=None):
+                 feature_names=None, groups=None, embeddings=None, batch_size=None, progress=None):
         _model.check_model(model)
         self.model = model
         self.selection = OutputSelection(output, target, labels, logit, time_step)
         self.feature_names = feature_names
         self.groups = dict(groups or {})
+        self.embeddings = dict(embeddings or {})
         self.batch_size = batch_size
         self.progress = progress
 
@@ -97,13 +101,11 @@ class SensitivityExplainer:
 
         ``X``: a numpy array, DataFrame, tf tensor, or a dict / list of them for several inputs.
         """
-        result = compute_gradients(self.model, X, self.selection, self.feature_names, self.batch_size, self.progress)
+        result = compute_gradients(self.model, X, self.selection, self.feature_names, self.batch_size,
+                                   self.progress, self.embeddings)
         prepared = result.prepared
-        groups = resolve_groups(self.groups, prepared)
-        layout = tuple(
-            InputLayout(name, input_kind(prepared.arrays[name].shape[1:]), prepared.arrays[name].shape[1:],
-                        prepared.feature_names[name], tuple(groups[name]))
-            for name in prepared.names)
+        groups = resolve_groups(self.groups, prepared, exclude=self.embeddings)
+        layout = tuple(self._layout(name, prepared, groups[name], result) for name in prepared.names)
         for spec in layout:
             if spec.groups and spec.kind != "tabular":
                 raise InputDataError(f"Groups are supported for tabular inputs; {spec.name!r} is {spec.kind}.")
@@ -117,11 +119,19 @@ class SensitivityExplainer:
             "architecture": ("many-to-many" if result.resolved.many_to_many else
                              "many-to-one" if any(s.kind == "sequence" for s in layout) else "non-sequential"),
             "n_samples": prepared.n_samples,
-            "parameters": {"batch_size": self.batch_size, "groups": {k: list(v) if not isinstance(v, str) else [v]
-                                                                      for k, v in self.groups.items()}},
+            "parameters": {"batch_size": self.batch_size, "embeddings": dict(self.embeddings),
+                           "groups": {k: [v] if isinstance(v, str) else list(v) for k, v in self.groups.items()}},
             "model": type(self.model).__name__,
             "model_fingerprint": _model.fingerprint(self.model),
             "version": __version__,
             "notes": list(prepared.notes),
         }
         return Sensitivities(result.gradients, prepared.arrays, result.output, layout, meta, prepared.sample_labels)
+
+    def _layout(self, name, prepared, groups, result) -> InputLayout:
+        """An id input read by an Embedding is laid out (d, L); one id column is named by its input."""
+        shape = prepared.arrays[name].shape[1:]
+        if name in self.embeddings:
+            names = prepared.feature_names[name] if shape[0] > 1 else (name,)
+            return InputLayout(name, "embedding", result.gradients[name].shape[-2:], names)
+        return InputLayout(name, input_kind(shape), shape, prepared.feature_names[name], tuple(groups))
