@@ -29,7 +29,6 @@ class PreparedData:
 
     names: tuple
     arrays: dict
-    structure: str  # "single", "list" or "dict": how the model is called
     feature_names: dict
     sample_labels: tuple
     notes: list = field(default_factory=list)
@@ -198,6 +197,5 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
         array.flags.writeable = False
         arrays[spec.name], names_out[spec.name] = array, tuple(names)
         labels = labels or index
-    return PreparedData(tuple(mi.name for mi in model_inputs), arrays,
-                        "dict" if several and isinstance(X, dict) else ("list" if several else "single"),
-                        names_out, labels if labels is not None else tuple(range(n)), notes)
+    return PreparedData(tuple(mi.name for mi in model_inputs), arrays, names_out,
+                        labels if labels is not None else tuple(range(n)), notes)
