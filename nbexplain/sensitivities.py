@@ -275,10 +275,9 @@ class Sensitivities:
         """
         squared, signed = [], []
         for spec in self.layout:
-            g = np.asarray(self.gradients[spec.name][rows], dtype=np.float64)
-            g = g if self.many_to_many else g[:, None]
-            projected = self._step_gradients(spec, rows)
-            squared.append(self._collapse(spec, projected * projected))
+            # the projection only alters complete one-hot columns, whose signed value is NaN anyway
+            g = self._step_gradients(spec, rows)
+            squared.append(self._collapse(spec, g * g))
             signed.append(self._with_onehot_nan(spec, self._collapse(spec, g).mean(axis=1)))
         return np.concatenate(squared, axis=-1), np.concatenate(signed, axis=-1)
 
