@@ -33,3 +33,23 @@ def unknown_name(kind, name, known):
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     shown = ", ".join(repr(k) for k in known[:30]) + (" ..." if len(known) > 30 else "")
     return UnknownNameError(f"Unknown {kind} {name!r}.{hint} Known {kind}s: {shown}.")
+
+
+class DataFileError(NBExplainError):
+    """A data file cannot be read as the format it claims to be (missing column, bad value, empty)."""
+
+
+class MissingDependencyError(NBExplainError, ImportError):
+    """An optional dependency needed for this feature is not installed."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import ``module`` or raise :class:`MissingDependencyError` with the pip command to fix it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{purpose} needs the package {module!r}, which is not installed. "
+            f"Install it with: pip install 'nbexplain[{extra}]'") from error

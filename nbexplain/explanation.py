@@ -207,6 +207,16 @@ class Explanation:
         return replace(ordered, values=share, signed=None, data=None,
                        meta={**self.meta, "view": "cumulative share of importance (%)"})
 
+    def covering(self, share: float = 90.0) -> tuple:
+        """Labels of the fewest top entries whose cumulative share reaches ``share`` % (the
+        paper's feature selection: keep the features that explain 90 % of the importance)."""
+        self._require_1d("covering")
+        if not 0 < share <= 100:
+            raise NBExplainError(f"share must be a percentage in (0, 100]; got {share}.")
+        cumulative = self.cumulative_share()
+        k = int(np.searchsorted(cumulative.values, share - 1e-9)) + 1
+        return cumulative.labels(self.dims[0])[:min(k, len(cumulative.values))]
+
     def _require_1d(self, what):
         if self.values.ndim != 1:
             raise NBExplainError(f"{what}() needs a 1-D explanation; this one has dims {self.dims}. "

@@ -1,0 +1,201 @@
+"""The embedded demo: the credit data, its model-ready inputs and the paper's models, cached.
+
+``load_demo("credit_fcn")`` is the section-4 network on the 23 standardised UCI features;
+``load_demo("credit_lstm")`` reads the same clients as six months of (repayment status, bill,
+payment) plus the static features. Both are trained with a seed on the first 25,000 rows of a
+seeded shuffle and tested on the other 5,000, then cached (see :mod:`._cache`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import unknown_name
+from ..explanation import freeze_mapping, frozen_array
+from .credit import (CREDIT_FEATURES, CREDIT_TARGET, MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES,
+                     credit_sequences, make_credit_default)
+
+#: Bump when the recipe changes in a way the recipe dictionary does not show.
+DEMO_FORMAT = 1
+DEMOS = ("credit_fcn", "credit_lstm")
+OUTCOME_LABELS = ("no default", "default")
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """``z = (x - mean) / scale`` per feature (the last axis); ``scale`` is the standard
+    deviation, 1 where a feature is constant."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, values) -> "Standardizer":
+        values = np.asarray(values, dtype=np.float64)
+        flat = values.reshape(-1, values.shape[-1])
+        scale = flat.std(axis=0)
+        return cls(frozen_array(flat.mean(axis=0)), frozen_array(np.where(scale > 0, scale, 1.0)))
+
+    def transform(self, values) -> np.ndarray:
+        return ((np.asarray(values, dtype=np.float64) - self.mean) / self.scale).astype(np.float32)
+
+    def inverse(self, values) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64) * self.scale + self.mean
+
+
+def split_rows(n: int, seed: int = 0, test_share: float = 1 / 6):
+    """Seeded shuffle of ``range(n)`` cut into (train, test) positions: 25,000 / 5,000 for 30,000."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(n * test_share))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+@dataclass(frozen=True, eq=False)
+class DemoModel:
+    """A trained demo model with the data it was trained on and how to feed it new rows.
+
+    ``frame`` holds the raw rows (UCI schema); ``inputs`` the same rows as the model reads them
+    (standardised); ``record`` how training went (epochs, train and test error, seconds, cache).
+    """
+
+    name: str
+    model: object
+    frame: object
+    inputs: object
+    target: np.ndarray
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    scalers: Mapping = field(default_factory=dict)
+    feature_names: Mapping = field(default_factory=dict)
+    record: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("target", "train_rows", "test_rows"):
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
+        object.__setattr__(self, "scalers", freeze_mapping(self.scalers))
+        object.__setattr__(self, "feature_names", freeze_mapping(self.feature_names))
+        object.__setattr__(self, "record", freeze_mapping(self.record))
+
+    def model_inputs(self, frame):
+        """The model's inputs for raw rows with the UCI columns (for new or edited rows)."""
+        return _INPUTS[self.name](frame, self.scalers)
+
+    def rows(self, positions):
+        """Model inputs of the given row positions of ``frame``."""
+        positions = np.asarray(positions)
+        if isinstance(self.inputs, Mapping):
+            return {k: v[positions] for k, v in self.inputs.items()}
+        return self.inputs.iloc[positions]
+
+    def explainer(self, **options):
+        """A :class:`~nbexplain.SensitivityExplainer` of the default probability."""
+        from ..engine import SensitivityExplainer
+
+        options.setdefault("target", "default")
+        options.setdefault("labels", OUTCOME_LABELS)
+        if isinstance(self.inputs, Mapping):
+            options.setdefault("feature_names", dict(self.feature_names))
+        return SensitivityExplainer(self.model, **options)
+
+    def predict(self, inputs) -> np.ndarray:
+        """Probability of default for model inputs."""
+        return np.asarray(self.model.predict(inputs, batch_size=4096, verbose=0))[:, 1]
+
+
+def _fcn_inputs(frame, scalers):
+    import pandas as pd
+
+    values = scalers["features"].transform(frame[list(CREDIT_FEATURES)].to_numpy())
+    return pd.DataFrame(values, columns=list(CREDIT_FEATURES), index=frame.index)
+
+
+def _lstm_inputs(frame, scalers):
+    sequences = credit_sequences(frame)
+    return {name: scalers[name].transform(values) for name, values in sequences.items()}
+
+
+_INPUTS = {"credit_fcn": _fcn_inputs, "credit_lstm": _lstm_inputs}
+
+
+def _frame_fingerprint(frame) -> str:
+    import hashlib
+
+    import pandas as pd
+
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
+
+
+def _raw_inputs(name, frame):
+    if name == "credit_fcn":
+        return {"features": frame[list(CREDIT_FEATURES)].to_numpy()}
+    return credit_sequences(frame)
+
+
+def fit_credit_model(frame, kind: str = "credit_fcn", *, seed: int = 0, epochs: int = 100,
+                     rebuild: bool = False, progress: bool = True, cache_name: str | None = None) -> DemoModel:
+    """Train (or load from the cache) a credit model of ``kind`` on a frame with the UCI columns.
+
+    The rows are split 5/6 train, 1/6 test by a seeded shuffle (25,000 / 5,000 for the UCI file);
+    inputs are standardised with the training rows' mean and deviation. The cache entry is
+    ``cache_name`` (default: ``kind`` plus the data's fingerprint), rebuilt when the data, the
+    seed or the epochs change.
+    """
+    from . import models
+    from ._cache import cached_model
+
+    if kind not in DEMOS:
+        raise unknown_name("model kind", kind, DEMOS)
+    n = len(frame)
+    train, test = split_rows(n, seed=seed)
+    scalers = {key: Standardizer.fit(values[train]) for key, values in _raw_inputs(kind, frame).items()}
+    inputs = _INPUTS[kind](frame, scalers)
+    target = frame[CREDIT_TARGET].to_numpy()
+    if kind == "credit_fcn":
+        feature_names = {"features": CREDIT_FEATURES}
+        take = lambda rows: inputs.iloc[rows].to_numpy()  # noqa: E731
+    else:
+        feature_names = {"history": SEQUENCE_CHANNELS, "static": STATIC_FEATURES}
+        take = lambda rows: {k: v[rows] for k, v in inputs.items()}  # noqa: E731
+
+    def build():
+        from tqdm.auto import tqdm
+
+        import keras
+
+        model = (models.credit_network(len(CREDIT_FEATURES), seed=seed) if kind == "credit_fcn"
+                 else models.credit_lstm(len(MONTHS), len(SEQUENCE_CHANNELS), len(STATIC_FEATURES), seed=seed))
+        started = time.perf_counter()
+        with tqdm(total=epochs, desc=f"training {kind}", unit="epoch", disable=not progress) as bar:
+            run = models.fit_classifier(model, take(train), target[train], epochs=epochs, progress=bar)
+        record = {"epochs": run, "seconds": round(time.perf_counter() - started, 2),
+                  "train_error": models.error_rate(model, take(train), target[train]),
+                  "test_error": models.error_rate(model, take(test), target[test]),
+                  "keras": keras.__version__}
+        return model, record
+
+    fingerprint = _frame_fingerprint(frame)
+    recipe = {"format": DEMO_FORMAT, "kind": kind, "rows": n, "seed": seed, "epochs": epochs, "data": fingerprint,
+              "keras_major": __import__("keras").__version__.split(".")[0]}
+    model, record = cached_model(cache_name or f"{kind}-{fingerprint[:12]}", recipe, build, rebuild=rebuild)
+    return DemoModel(kind, model, frame, inputs, target, train, test, scalers, feature_names, record)
+
+
+def load_demo(name: str = "credit_fcn", *, n: int = 30_000, seed: int = 0, epochs: int = 100,
+              rebuild: bool = False, progress: bool = True) -> DemoModel:
+    """The demo model ``name`` on the embedded credit data, built once and then loaded from the cache.
+
+    Parameters
+    ----------
+    name : ``"credit_fcn"`` (the paper's network) or ``"credit_lstm"`` (payment-history LSTM).
+    n, seed : size and seed of the generated data (and of the split and training).
+    epochs : maximum training epochs (early stopping on a 10 % validation share, patience 5).
+    rebuild : train again even when a valid cached model exists.
+    progress : show a progress bar over training epochs.
+    """
+    if name not in DEMOS:
+        raise unknown_name("demo", name, DEMOS)
+    return fit_credit_model(make_credit_default(n, seed=seed), name, seed=seed, epochs=epochs, rebuild=rebuild,
+                            progress=progress, cache_name=name)
