@@ -1,6 +1,10 @@
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# One demo-model cache for the whole session (and for the notebook kernels it starts), so that
+# each demo model is trained once per run and never touches the user's own cache.
+os.environ.setdefault("NBEXPLAIN_CACHE", tempfile.mkdtemp(prefix="nbexplain-test-cache-"))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

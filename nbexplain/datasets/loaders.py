@@ -45,7 +45,7 @@ def _read_cells(path) -> "pd.DataFrame":
             cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataFileError(f"{path} is empty: expected a header row and data rows.") from None
-    except (ValueError, OSError, pd.errors.ParserError) as error:
+    except Exception as error:  # each reader raises its own types (calamine, csv, OS); all mean "unreadable"
         kind = "an Excel workbook" if suffix in _EXCEL_SUFFIXES else "a comma-separated file"
         raise DataFileError(f"{path} cannot be read as {kind}: {error}") from None
     cells = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else _cell_text(v))
@@ -129,7 +129,7 @@ def load_credit_default(path):
         raise DataFileError(f"{path} has a header but no data rows.")
     position = {name: i for i, name in names.items()}
     frame = _to_integers(path, body, {position[name]: name for name in wanted}, first_line=header_rows + 1)
-    flags = set(np.unique(frame[CREDIT_TARGET]))
+    flags = {int(v) for v in np.unique(frame[CREDIT_TARGET])}
     if not flags <= {0, 1}:
         raise DataFileError(f"{path}: the default flag must be 0 or 1; found {sorted(flags)}.")
     if "ID" in position:

@@ -1,28 +1,25 @@
 """Static figures of the paper (matplotlib): importance rankings and the cumulative-share curve.
 
 Each function takes :class:`~nbexplain.Explanation` objects only and returns a matplotlib
-``Figure``; nothing here computes an explanation.
+``Figure``; nothing here computes an explanation. The figures are not registered with pyplot, so
+they are shown only where a notebook displays them and never pile up in a script.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def _figure(width, height):
+    from matplotlib.figure import Figure
 
-    if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=(width, height))
 
 
 def ranking_figure(panels: dict, title: str = "", top: int | None = None):
     """One horizontal bar chart per ``{panel title: 1-D Explanation}``, largest at the top."""
-    plt = _pyplot()
     n_rows = max(len(e.values) if top is None else min(top, len(e.values)) for e in panels.values())
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 0.28 * n_rows + 1.4), squeeze=False)
+    figure = _figure(5.2 * len(panels), 0.28 * n_rows + 1.4)
+    axes = figure.subplots(1, len(panels), squeeze=False)
     for ax, (name, explanation) in zip(axes[0], panels.items()):
         ranked = explanation.sorted() if top is None else explanation.top(top)
         labels = [str(label) for label in ranked.labels(ranked.dims[0])]
@@ -39,10 +36,10 @@ def ranking_figure(panels: dict, title: str = "", top: int | None = None):
 def cumulative_figure(importance, share: float = 90.0):
     """Cumulative share of importance covered by the top k features, with the ``share`` line and
     the k it selects."""
-    plt = _pyplot()
     cumulative = importance.cumulative_share()
     k = len(importance.covering(share))
-    figure, ax = plt.subplots(figsize=(6, 3.4))
+    figure = _figure(6, 3.4)
+    ax = figure.subplots()
     ks = np.arange(1, len(cumulative.values) + 1)
     ax.plot(ks, cumulative.values, marker="o", markersize=3, color="#3b6ea8")
     ax.axhline(share, color="#b8442f", linestyle="--", linewidth=1)

@@ -1,0 +1,28 @@
+"""Every notebook in notebooks/ runs headlessly, top to bottom, in a real kernel (nbclient)."""
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+#: Short versions of the long runs; the kernels inherit the environment (and the session's cache).
+SHORT_RUN = {"NBEXPLAIN_REPEATS": "1", "NBEXPLAIN_LIME_INSTANCES": "5"}
+
+
+def test_there_are_notebooks():
+    assert {"paper_simulation.ipynb", "paper_credit.ipynb"} <= {p.name for p in NOTEBOOKS}
+
+
+@pytest.mark.training
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(path, tmp_path, monkeypatch):
+    for name, value in SHORT_RUN.items():
+        monkeypatch.setenv(name, value)
+    notebook = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(notebook, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == sum("figure" in cell.source for cell in notebook.cells if cell.cell_type == "code")
