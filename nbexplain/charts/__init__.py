@@ -1,0 +1,9 @@
+"""Small bqplot charts that draw :class:`~nbexplain.Explanation` objects (no TensorFlow here).
+
+Each chart builds its marks once; ``update(explanation)`` assigns new data inside
+``hold_sync`` so the browser gets one message per update. ``chart.figure`` is the widget.
+"""
+from .importance import CumulativeCurve, ImportanceBars, ComparisonBars
+from .lags import LagHeatmap
+
+__all__ = ["ComparisonBars", "CumulativeCurve", "ImportanceBars", "LagHeatmap"]

@@ -1,0 +1,149 @@
+"""Bar charts of importance and the cumulative-share (feature selection) curve."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import NEGATIVE, NEUTRAL, POSITIVE, figure, require_explanation
+
+
+def _label(name, value) -> str:
+    if value is None or not np.isfinite(value):
+        return str(name)
+    return f"{name} = {value:.4g}"
+
+
+class ImportanceBars:
+    """Horizontal bars of a 1-D explanation, largest at the top, ``top`` bars at most.
+
+    Colour shows the sign of the gradient when the explanation has one (red: raises the output,
+    blue: lowers it, grey: no single direction); a local explanation's labels carry the feature
+    value, and the tooltip gives the importance and the gradient.
+    """
+
+    def __init__(self, explanation=None, top: int = 10, title: str = ""):
+        import bqplot
+
+        self.top = int(top)
+        self.names = bqplot.OrdinalScale(reverse=True)
+        self.amount = bqplot.LinearScale(min=0.0)
+        self.direction = bqplot.ColorScale(colors=[NEGATIVE, NEUTRAL, POSITIVE], min=-1, mid=0, max=1)
+        tooltip = bqplot.Tooltip(fields=["x", "y", "color"], labels=["feature", "importance", "gradient"],
+                                 formats=["", ".3f", ".4g"])
+        self.bars = bqplot.Bars(x=[], y=[], color=[], orientation="horizontal", padding=0.2, tooltip=tooltip,
+                                scales={"x": self.names, "y": self.amount, "color": self.direction})
+        axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
+                bqplot.Axis(scale=self.amount, label="importance", tick_format=".2~f", num_ticks=4)]
+        self.figure = figure([self.bars], axes, title)
+        self.explanation = None
+        if explanation is not None:
+            self.update(explanation)
+
+    def update(self, explanation, top: int | None = None):
+        explanation = require_explanation(explanation, "ImportanceBars")
+        self.top = self.top if top is None else int(top)
+        shown = explanation.top(self.top)
+        names = shown.labels(shown.dims[0])
+        data = shown.data if shown.data is not None else [None] * len(names)
+        signed = shown.signed if shown.signed is not None else np.full(len(names), np.nan)
+        limit = float(np.nanmax(np.abs(signed))) if np.isfinite(signed).any() else 1.0
+        with self.bars.hold_sync():
+            self.direction.min, self.direction.max = -limit or -1.0, limit or 1.0
+            self.bars.x = [_label(n, v) for n, v in zip(names, data)]
+            self.bars.y = shown.values
+            self.bars.color = np.nan_to_num(signed, nan=0.0)
+        self.explanation = explanation
+        return self
+
+
+class ComparisonBars:
+    """Several 1-D importances of the same features side by side (grouped bars), in the order of
+    the first one; each is drawn as its share of its own total so that methods compare."""
+
+    def __init__(self, explanations: dict | None = None, top: int = 12, title: str = ""):
+        import bqplot
+
+        self.top = int(top)
+        self.names = bqplot.OrdinalScale(reverse=True)
+        self.amount = bqplot.LinearScale(min=0.0)
+        self.bars = bqplot.Bars(x=[], y=[], orientation="horizontal", type="grouped", padding=0.15,
+                                display_legend=True, labels=[], scales={"x": self.names, "y": self.amount},
+                                tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["feature", "share (%)"],
+                                                       formats=["", ".2f"]))
+        axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
+                bqplot.Axis(scale=self.amount, label="share of importance (%)", num_ticks=4)]
+        self.figure = figure([self.bars], axes, title, height=420)
+        self.figure.legend_location = "bottom-right"
+        if explanations:
+            self.update(explanations)
+
+    def update(self, explanations: dict):
+        checked = {name: require_explanation(e, "ComparisonBars", ("feature",)) for name, e in explanations.items()}
+        first = next(iter(checked.values()))
+        order = first.top(self.top).feature_names
+        shares = []
+        for explanation in checked.values():
+            values = np.abs(explanation.sel(feature=list(order)).values)
+            total = np.abs(explanation.values).sum()
+            shares.append(100 * values / total if total > 0 else values)
+        with self.bars.hold_sync():
+            self.bars.x = list(order)
+            self.bars.y = np.vstack(shares)
+            self.bars.labels = list(checked)
+            self.bars.colors = ["#2e6da4", "#e67e22", "#27ae60", "#8e44ad"][:len(checked)]
+        return self
+
+
+class CumulativeCurve:
+    """Share of importance covered by the top k features against k, the ``share`` line, and the k
+    it selects; with a retrain experiment, test error against k on a second axis."""
+
+    def __init__(self, explanation=None, share: float = 90.0, title: str = ""):
+        import bqplot
+
+        self.share = float(share)
+        self.k_scale = bqplot.LinearScale(min=0.5)
+        self.percent = bqplot.LinearScale(min=0.0, max=101.0)
+        self.error_scale = bqplot.LinearScale()
+        self.curve = bqplot.Lines(x=[], y=[], marker="circle", marker_size=24, colors=["#2e6da4"],
+                                  scales={"x": self.k_scale, "y": self.percent},
+                                  tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["top k", "cumulative %"],
+                                                         formats=[".0f", ".1f"]))
+        self.threshold = bqplot.Lines(x=[], y=[], line_style="dashed", colors=["#c0392b"],
+                                      scales={"x": self.k_scale, "y": self.percent})
+        self.chosen = bqplot.Lines(x=[], y=[], line_style="dotted", colors=["#c0392b"],
+                                   scales={"x": self.k_scale, "y": self.percent})
+        self.note = bqplot.Label(x=[], y=[], text=[], colors=["#c0392b"], default_size=13,
+                                 scales={"x": self.k_scale, "y": self.percent})
+        self.errors = bqplot.Lines(x=[], y=[], colors=["#27ae60"], marker="square", marker_size=20,
+                                   scales={"x": self.k_scale, "y": self.error_scale}, visible=False,
+                                   labels=["test error"], display_legend=True)
+        self.error_axis = bqplot.Axis(scale=self.error_scale, orientation="vertical", side="right",
+                                      label="test error", tick_format=".1%", visible=False)
+        axes = [bqplot.Axis(scale=self.k_scale, label="top k features", tick_format="d"),
+                bqplot.Axis(scale=self.percent, orientation="vertical", label="cumulative importance (%)"),
+                self.error_axis]
+        self.figure = figure([self.curve, self.threshold, self.chosen, self.note, self.errors], axes, title,
+                             left=60)
+        self.figure.fig_margin = {**self.figure.fig_margin, "right": 60}
+        self.k = None
+        if explanation is not None:
+            self.update(explanation)
+
+    def update(self, explanation, errors: dict | None = None):
+        """``errors``: optional ``{k: test error}`` from a retrain experiment."""
+        explanation = require_explanation(explanation, "CumulativeCurve", ("feature",))
+        cumulative = explanation.cumulative_share()
+        ks = np.arange(1, len(cumulative.values) + 1)
+        self.k = len(explanation.covering(self.share))
+        with self.figure.hold_sync():
+            self.curve.x, self.curve.y = ks, cumulative.values
+            self.threshold.x, self.threshold.y = [0.5, ks[-1]], [self.share, self.share]
+            self.chosen.x, self.chosen.y = [self.k, self.k], [0, self.share]
+            self.note.x, self.note.y = [self.k + 0.3], [self.share - 8]
+            self.note.text = [f"{self.share:g} % with k = {self.k}"]
+            self.k_scale.max = ks[-1] + 0.5
+            has_errors = bool(errors)
+            if has_errors:
+                self.errors.x, self.errors.y = list(errors), list(errors.values())
+            self.errors.visible = self.error_axis.visible = has_errors
+        return self

@@ -1,0 +1,60 @@
+"""The feature x lag heatmap of a recurrent model, with the lag importance bars beside it."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import NBExplainError
+from ._base import figure, require_explanation
+
+
+class LagHeatmap:
+    """Feature x lag grid (colour: the lag matrix entry) and gamma_k bars per lag.
+
+    Takes ``Sensitivities.lag_matrix()`` (dims feature, lag) and ``lag_importance()`` (dim lag)
+    of the same rows.
+    """
+
+    def __init__(self, matrix=None, importance=None, title: str = ""):
+        import bqplot
+        import ipywidgets
+
+        self.rows = bqplot.OrdinalScale()
+        self.columns = bqplot.OrdinalScale()
+        self.colour = bqplot.ColorScale(scheme="Reds", min=0.0)
+        self.grid = bqplot.GridHeatMap(color=np.zeros((2, 2)),
+                                       scales={"row": self.rows, "column": self.columns, "color": self.colour},
+                                       tooltip=bqplot.Tooltip(fields=["row", "column", "color"],
+                                                              labels=["feature", "lag", "sensitivity"],
+                                                              formats=["", "", ".4g"]))
+        axes = [bqplot.Axis(scale=self.rows, orientation="vertical", label=""),
+                bqplot.Axis(scale=self.columns, label="lag (t = most recent step)"),
+                bqplot.ColorAxis(scale=self.colour, orientation="vertical", side="right", label="sensitivity")]
+        heatmap = figure([self.grid], axes, title or "feature x lag", height=300, left=130)
+        heatmap.fig_margin = {**heatmap.fig_margin, "right": 80}
+        self.lag_scale = bqplot.OrdinalScale()
+        self.share = bqplot.LinearScale(min=0.0)
+        self.bars = bqplot.Bars(x=[], y=[], scales={"x": self.lag_scale, "y": self.share}, colors=["#c0392b"],
+                                tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["lag", "share (%)"],
+                                                       formats=["", ".1f"]))
+        bars = figure([self.bars], [bqplot.Axis(scale=self.lag_scale, label="lag"),
+                                    bqplot.Axis(scale=self.share, orientation="vertical", label="lag importance (%)")],
+                      "importance by lag", height=300, left=60)
+        self.heatmap, self.lag_bars = heatmap, bars
+        self.figure = ipywidgets.HBox([heatmap, bars], layout={"width": "100%"})
+        if matrix is not None:
+            self.update(matrix, importance)
+
+    def update(self, matrix, importance):
+        explanation = require_explanation(matrix, "LagHeatmap", ("feature", "lag"))
+        importance = require_explanation(importance, "LagHeatmap", ("lag",))
+        lags = list(explanation.labels("lag"))
+        if list(importance.labels("lag")) != lags:
+            raise NBExplainError("the lag importance and the lag matrix must have the same lags.")
+        with self.grid.hold_sync():
+            self.grid.color = explanation.values
+            self.grid.row = list(explanation.feature_names)
+            self.grid.column = lags
+            self.colour.max = float(explanation.values.max()) or 1.0
+        with self.bars.hold_sync():
+            self.bars.x, self.bars.y = lags, importance.values
+        return self
