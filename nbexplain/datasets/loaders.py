@@ -28,7 +28,7 @@ _UCI_CODES = {**{f"X{i}": name for i, name in enumerate(CREDIT_FEATURES, start=1
 _EXCEL_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods"}
 
 
-def _read_cells(path) -> "pd.DataFrame":
+def _read_cells(path):
     """Every cell of the file's first sheet as text, with no header interpretation."""
     import pandas as pd
 
