@@ -9,7 +9,7 @@ Figure 4: the importance ranking of the smaller network.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -139,8 +139,7 @@ def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int 
 
     started = time.perf_counter()
     importance = demo.explainer(progress=False).explain(X_train).global_importance()
-    importance = Explanation(importance.values, importance.dims, importance.coords,
-                             {**importance.meta, "seconds": time.perf_counter() - started}, signed=importance.signed)
+    importance = replace(importance, meta={**importance.meta, "seconds": time.perf_counter() - started})
 
     lime = None
     if lime_instances and _installed("lime"):
