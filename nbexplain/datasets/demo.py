@@ -42,9 +42,6 @@ class Standardizer:
     def transform(self, values) -> np.ndarray:
         return ((np.asarray(values, dtype=np.float64) - self.mean) / self.scale).astype(np.float32)
 
-    def inverse(self, values) -> np.ndarray:
-        return np.asarray(values, dtype=np.float64) * self.scale + self.mean
-
 
 def split_rows(n: int, seed: int = 0, test_share: float = 1 / 6):
     """Seeded shuffle of ``range(n)`` cut into (train, test) positions: 25,000 / 5,000 for 30,000."""
@@ -85,10 +82,7 @@ class DemoModel:
 
     def rows(self, positions):
         """Model inputs of the given row positions of ``frame``."""
-        positions = np.asarray(positions)
-        if isinstance(self.inputs, Mapping):
-            return {k: v[positions] for k, v in self.inputs.items()}
-        return self.inputs.iloc[positions]
+        return _take(self.inputs, positions)
 
     def explainer(self, **options):
         """A :class:`~nbexplain.SensitivityExplainer` of the default probability."""
@@ -118,6 +112,14 @@ def _lstm_inputs(frame, scalers):
 
 
 _INPUTS = {"credit_fcn": _fcn_inputs, "credit_lstm": _lstm_inputs}
+
+
+def _take(inputs, positions):
+    """Rows of model inputs: a DataFrame (one input) or a dict of arrays (named inputs)."""
+    positions = np.asarray(positions)
+    if isinstance(inputs, Mapping):
+        return {k: v[positions] for k, v in inputs.items()}
+    return inputs.iloc[positions]
 
 
 def _frame_fingerprint(frame) -> str:
@@ -153,12 +155,9 @@ def fit_credit_model(frame, kind: str = "credit_fcn", *, seed: int = 0, epochs: 
     scalers = {key: Standardizer.fit(values[train]) for key, values in _raw_inputs(kind, frame).items()}
     inputs = _INPUTS[kind](frame, scalers)
     target = frame[CREDIT_TARGET].to_numpy()
-    if kind == "credit_fcn":
-        feature_names = {"features": CREDIT_FEATURES}
-        take = lambda rows: inputs.iloc[rows].to_numpy()  # noqa: E731
-    else:
-        feature_names = {"history": SEQUENCE_CHANNELS, "static": STATIC_FEATURES}
-        take = lambda rows: {k: v[rows] for k, v in inputs.items()}  # noqa: E731
+    feature_names = ({"features": CREDIT_FEATURES} if kind == "credit_fcn"
+                     else {"history": SEQUENCE_CHANNELS, "static": STATIC_FEATURES})
+    take = lambda rows: _take(inputs, rows)  # noqa: E731
 
     def build():
         from tqdm.auto import tqdm

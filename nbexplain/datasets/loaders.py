@@ -90,8 +90,8 @@ def _to_integers(path, body, columns: dict, first_line: int):
     return pd.DataFrame(frame)
 
 
-def _missing(path, missing, found, expected_hint):
-    raise DataFileError(f"{path} is missing the column(s) {', '.join(missing)}. Found: {', '.join(found)}. "
+def _missing(path, missing, found, expected_hint) -> DataFileError:
+    return DataFileError(f"{path} is missing the column(s) {', '.join(missing)}. Found: {', '.join(found)}. "
                         f"{expected_hint}")
 
 
@@ -122,7 +122,7 @@ def load_credit_default(path):
     found = [names[i] for i in sorted(names)]
     missing = [name for name in wanted if name not in found]
     if missing:
-        _missing(path, missing, found, "Expected the 23 UCI features and the default flag "
+        raise _missing(path, missing, found, "Expected the 23 UCI features and the default flag "
                  "('default payment next month' or Y).")
     body = cells.iloc[header_rows:]
     if body.empty:
@@ -151,7 +151,7 @@ def load_heloc(path):
     wanted = (HELOC_TARGET, *HELOC_FEATURES)
     missing = [name for name in wanted if name.lower() not in by_key]
     if missing:
-        _missing(path, missing, [label for label in labels if label],
+        raise _missing(path, missing, [label for label in labels if label],
                  "Expected RiskPerformance and the 23 features of heloc_dataset_v1.csv.")
     body = cells.iloc[1:]
     if body.empty:

@@ -86,14 +86,15 @@ def retrain_comparison(candidates: Mapping[str, Candidate], X_train, y_train, X_
         missing = [c for c in candidate.columns if c not in X_train.columns]
         if missing:
             raise InputDataError(f"candidate {name!r} reads columns that the data lack: {missing}.")
+    arrays = {name: (X_train[list(c.columns)].to_numpy("float32"), X_test[list(c.columns)].to_numpy("float32"))
+              for name, c in candidates.items()}
     rows = []
     examples = {}
     started = time.perf_counter()
     with tqdm(total=repeats * len(candidates), desc="retraining", unit="model", disable=not progress) as bar:
         for run in range(repeats):
             for name, candidate in candidates.items():
-                columns = list(candidate.columns)
-                train, test = X_train[columns].to_numpy("float32"), X_test[columns].to_numpy("float32")
+                train, test = arrays[name]
                 model = candidate.build(seed + run)
                 ran = fit_classifier(model, train, y_train, epochs=epochs)
                 rows.append((name, run, error_rate(model, train, y_train), error_rate(model, test, y_test), ran))
