@@ -22,3 +22,6 @@ def dense_model(weights, bias=None, activation=None):
     model = keras.Sequential([keras.Input((weights.shape[0],)), keras.layers.Dense(weights.shape[1], activation=activation)])
     model.layers[0].set_weights([weights, np.zeros(weights.shape[1], "float32") if bias is None else np.asarray(bias, "float32")])
     return model
+
+
+from browser_fixtures import browser, demo_models, page, screenshots, voila_dashboard  # noqa: E402,F401

@@ -9,7 +9,20 @@ from ._base import NEGATIVE, NEUTRAL, POSITIVE, figure, require_explanation
 def _label(name, value) -> str:
     if value is None or not np.isfinite(value):
         return str(name)
-    return f"{name} = {value:.4g}"
+    return f"{name} = {format_number(value)}"
+
+
+def format_number(value) -> str:
+    """200,000 for amounts, 0.125 or 3 for small values: what a person reads in a label."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is >= ``value`` (axis ends)."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    power = 10 ** np.floor(np.log10(value))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= value * (1 - 1e-12)))
 
 
 class ImportanceBars:
@@ -32,7 +45,7 @@ class ImportanceBars:
         self.bars = bqplot.Bars(x=[], y=[], color=[], orientation="horizontal", padding=0.2, tooltip=tooltip,
                                 scales={"x": self.names, "y": self.amount, "color": self.direction})
         axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
-                bqplot.Axis(scale=self.amount, label="importance", tick_format=".2~f", num_ticks=4)]
+                bqplot.Axis(scale=self.amount, label="importance", tick_format=".3~g", num_ticks=5)]
         self.figure = figure([self.bars], axes, title)
         self.explanation = None
         if explanation is not None:
@@ -50,6 +63,7 @@ class ImportanceBars:
             self.direction.min, self.direction.max = -limit or -1.0, limit or 1.0
             self.bars.x = [_label(n, v) for n, v in zip(names, data)]
             self.bars.y = shown.values
+            self.amount.max = nice_ceiling(float(np.max(shown.values, initial=0.0)))
             self.bars.color = np.nan_to_num(signed, nan=0.0)
         self.explanation = explanation
         return self

@@ -18,7 +18,7 @@ class LagHeatmap:
         import bqplot
         import ipywidgets
 
-        self.rows = bqplot.OrdinalScale()
+        self.rows = bqplot.OrdinalScale(reverse=True)
         self.columns = bqplot.OrdinalScale()
         self.colour = bqplot.ColorScale(scheme="Reds", min=0.0)
         self.grid = bqplot.GridHeatMap(color=np.zeros((2, 2)),
@@ -28,9 +28,10 @@ class LagHeatmap:
                                                               formats=["", "", ".4g"]))
         axes = [bqplot.Axis(scale=self.rows, orientation="vertical", label=""),
                 bqplot.Axis(scale=self.columns, label="lag (t = most recent step)"),
-                bqplot.ColorAxis(scale=self.colour, orientation="vertical", side="right", label="sensitivity")]
-        heatmap = figure([self.grid], axes, title or "feature x lag", height=300, left=130)
-        heatmap.fig_margin = {**heatmap.fig_margin, "right": 80}
+                bqplot.ColorAxis(scale=self.colour, orientation="horizontal", side="top",
+                                 label="sensitivity (root mean square gradient)", tick_format=".2~g", num_ticks=4)]
+        heatmap = figure([self.grid], axes, title, height=320, left=130)
+        heatmap.fig_margin = {**heatmap.fig_margin, "top": 70}
         self.lag_scale = bqplot.OrdinalScale()
         self.share = bqplot.LinearScale(min=0.0)
         self.bars = bqplot.Bars(x=[], y=[], scales={"x": self.lag_scale, "y": self.share}, colors=["#c0392b"],

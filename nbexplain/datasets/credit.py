@@ -57,6 +57,13 @@ DEMOGRAPHIC_FEATURES = ("SEX", "EDUCATION", "MARRIAGE", "AGE")
 #: Month names of the sequence view, oldest first; column m of each group is month 7 - m.
 MONTHS = ("April", "May", "June", "July", "August", "September")
 SEQUENCE_CHANNELS = ("repayment status", "bill", "payment")
+#: Codes of the categorical columns and what they mean (the UCI file's documentation).
+CATEGORY_LABELS = {
+    "SEX": {1: "male", 2: "female"},
+    "EDUCATION": {1: "graduate school", 2: "university", 3: "high school", 4: "others", 5: "unknown",
+                  6: "unknown", 0: "unlabelled"},
+    "MARRIAGE": {1: "married", 2: "single", 3: "others", 0: "unlabelled"},
+}
 
 _EDUCATION_LEVELS = np.array([1, 2, 3, 4, 5, 6, 0])
 _EDUCATION_P = np.array([0.35, 0.47, 0.16, 0.004, 0.009, 0.002, 0.0005])
@@ -170,3 +177,13 @@ def credit_sequences(frame) -> dict:
     groups = (STATUS_FEATURES, BILL_FEATURES, PAYMENT_FEATURES)
     history = np.stack([frame[list(group[::-1])].to_numpy(dtype=np.float32) for group in groups], axis=-1)
     return {"history": history, "static": frame[list(STATIC_FEATURES)].to_numpy(dtype=np.float32)}
+
+
+def sequence_elements() -> dict:
+    """Where each UCI column lands in :func:`credit_sequences`: ``{column: (input, index)}``,
+    e.g. ``PAY_0 -> ("history", (5, 0))`` (September, repayment status)."""
+    last = len(MONTHS) - 1
+    elements = {column: ("static", (j,)) for j, column in enumerate(STATIC_FEATURES)}
+    for channel, group in enumerate((STATUS_FEATURES, BILL_FEATURES, PAYMENT_FEATURES)):
+        elements.update({column: ("history", (last - lag, channel)) for lag, column in enumerate(group)})
+    return elements

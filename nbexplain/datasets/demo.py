@@ -198,3 +198,72 @@ def load_demo(name: str = "credit_fcn", *, n: int = 30_000, seed: int = 0, epoch
         raise unknown_name("demo", name, DEMOS)
     return fit_credit_model(make_credit_default(n, seed=seed), name, seed=seed, epochs=epochs, rebuild=rebuild,
                             progress=progress, cache_name=name)
+
+
+#: Feature counts k of the demo's selection experiment (top k by global importance).
+SELECTION_KS = (1, 2, 3, 4, 5, 6, 8, 12, 23)
+
+
+def _selection_path(demo):
+    from ._cache import cache_dir
+
+    return cache_dir() / f"{demo.name}-selection.json"
+
+
+def _selection_recipe(demo, ks, epochs, repeats) -> dict:
+    from ..engine._model import fingerprint
+
+    return {"model": fingerprint(demo.model), "ks": [int(k) for k in ks], "epochs": int(epochs),
+            "repeats": int(repeats), "rows": len(demo.frame)}
+
+
+def selection_experiment(demo: DemoModel, ks=SELECTION_KS, *, epochs: int = 30, repeats: int = 1,
+                         progress: bool = True) -> dict:
+    """Test error against k: the paper's network retrained on the top k features of the demo
+    network's global importance (32 hidden units below all features, as in Table 1), for each k
+    in ``ks``; ``{k: mean test error}``. Cached beside the model, keyed by its weights."""
+    import json
+
+    from ..engine.selection import Candidate, retrain_comparison
+    from . import models
+
+    if demo.name != "credit_fcn":
+        raise unknown_name("demo with a selection experiment", demo.name, ["credit_fcn"])
+    path = _selection_path(demo)
+    recipe = _selection_recipe(demo, ks, epochs, repeats)
+    cached = cached_selection_errors(demo, recipe)
+    if cached is not None:
+        return cached
+    train, test = demo.rows(demo.train_rows), demo.rows(demo.test_rows)
+    ranked = demo.explainer().explain(train).global_importance().sorted().feature_names
+    n_all = len(ranked)
+
+    def network(k):
+        return lambda seed: models.credit_network(k, seed=seed, hidden=64 if k == n_all else 32)
+
+    candidates = {f"top {k}": Candidate(network(k), tuple(ranked[:k])) for k in recipe["ks"]}
+    result = retrain_comparison(candidates, train, demo.target[demo.train_rows], test, demo.target[demo.test_rows],
+                                repeats=repeats, epochs=epochs, progress=progress)
+    summary = result.summary()
+    errors = {k: float(summary.loc[f"top {k}", "test_error mean"]) for k in recipe["ks"]}
+    path.write_text(json.dumps({"recipe": recipe, "errors": {str(k): v for k, v in errors.items()}}, indent=2))
+    return errors
+
+
+def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict | None:
+    """The stored ``{k: test error}`` of :func:`selection_experiment` for this very model, or None
+    when the experiment has not been run (or was run for other weights)."""
+    import json
+
+    path = _selection_path(demo)
+    if demo.name != "credit_fcn" or not path.exists():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+        if stored["recipe"]["model"] != _selection_recipe(demo, [], 0, 0)["model"]:
+            return None
+        if recipe is not None and stored["recipe"] != recipe:
+            return None
+        return {int(k): float(v) for k, v in stored["errors"].items()}
+    except (ValueError, KeyError, TypeError):
+        return None

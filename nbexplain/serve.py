@@ -1,0 +1,124 @@
+"""Serve notebooks with Voila on localhost: a free port, readiness, and a clean stop.
+
+Used by ``nbexplain dashboard``, by the browser tests and by the dashboard benchmark.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+#: A static path: polling it does not run the notebook (polling "/" would start a kernel).
+READY_PATH = "voila/static/extension.js"
+
+
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` when it is free on 127.0.0.1, else a port the system picks."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError("no free port on 127.0.0.1")
+
+
+def dashboard_notebook() -> Path:
+    """The dashboard notebook shipped in the package (built from notebooks/dashboard.ipynb)."""
+    from .widgets.whatif import static_file
+
+    return Path(str(static_file("dashboard.ipynb")))
+
+
+class VoilaServer:
+    """``with VoilaServer(notebook) as server: server.url`` runs Voila for one notebook (or a
+    folder) on 127.0.0.1 until the block ends; a taken port is an error, not a silent move."""
+
+    def __init__(self, notebook, port: int = 0, log=None, timeout: float = 120.0):
+        self.notebook = Path(notebook)
+        self.port = free_port(port)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        self.timeout = timeout
+        self.process = None
+
+    @property
+    def command(self) -> list:
+        return [sys.executable, "-m", "voila", str(self.notebook), "--no-browser", f"--port={self.port}",
+                "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True"]
+
+    def start(self) -> "VoilaServer":
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        output = open(self.log, "w") if self.log else None
+        self.process = subprocess.Popen(self.command, env=env, stdout=output, stderr=subprocess.STDOUT if output else None)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Voila exited with code {self.process.returncode} before serving "
+                                   f"{self.notebook}" + (f"; see {self.log}" if self.log else ""))
+            try:
+                urllib.request.urlopen(self.url + READY_PATH, timeout=2).close()
+                return self
+            except urllib.error.HTTPError:
+                return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"Voila did not answer on {self.url} within {self.timeout:.0f} s")
+
+    def page(self, name: str | None = None) -> str:
+        """Address of the served notebook (or of ``name`` inside a served folder)."""
+        return self.url if name is None else f"{self.url}voila/render/{name}"
+
+    def wait(self) -> int:
+        return self.process.wait()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+#: Chromium flags that work on a machine with no network but localhost.
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage")
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (Playwright's own browser download cannot work without internet)."""
+    import shutil
+
+    return os.environ.get("NBEXPLAIN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch_chromium(playwright):
+    """Headless Debian chromium through Playwright, with the flags above."""
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("Chromium is not installed: apt-get install -y chromium (or set NBEXPLAIN_CHROMIUM).")
+    return playwright.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_ARGS))
+
+
+def local_only(page):
+    """Abort every request that does not go to 127.0.0.1 (Voila asks a CDN for Font Awesome)."""
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
+               else route.abort())

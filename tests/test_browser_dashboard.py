@@ -1,0 +1,119 @@
+"""The Voila dashboard in a real browser (Debian chromium driven by Playwright).
+
+What a person sees: another row changes the bars, the toggle shows the selection curve, the LSTM
+tab has a features x lags heatmap, a what-if edit changes the prediction, a bad edit shows an
+error, and no uncaught error reaches the page. Screenshots go to test-artifacts/screenshots.
+"""
+import re
+
+import pytest
+
+from browser_fixtures import open_page
+from nbexplain.datasets.credit import MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES
+
+pytestmark = [pytest.mark.browser, pytest.mark.training]
+
+FCN = 0
+
+
+def dashboard(page, which):
+    return page.locator(".nbexplain-dashboard").nth(which)
+
+
+def local_labels(board):
+    return board.locator(".nbexplain-local svg .axis text").all_text_contents()
+
+
+def score(board):
+    return board.locator(".nbexplain-local .nbexplain-score").inner_text()
+
+
+@pytest.fixture(scope="module")
+def opened(browser, voila_dashboard):
+    """One dashboard page for the module (each page load starts a kernel); tests compare what
+    they see before and after their own action, and the LSTM test switches models last."""
+    page = open_page(browser)
+    page.goto(voila_dashboard.url, timeout=120_000)
+    board = dashboard(page, FCN)
+    board.locator(".nbexplain-local svg rect.bar").first.wait_for(timeout=120_000)
+    board.locator(".nbexplain-whatif .wi-row").first.wait_for(timeout=60_000)
+    yield page
+    page.context.close()
+
+
+def test_picking_another_row_changes_the_bars(opened, screenshots):
+    board = dashboard(opened, FCN)
+    before_labels, before_score = local_labels(board), score(board)
+    opened.screenshot(path=screenshots / "dashboard-fcn.png", full_page=True)
+    board.locator(".nbexplain-picker button", has_text="next").click()
+    expect_changed(lambda: (local_labels(board), score(board)), (before_labels, before_score))
+    expect_changed(board.locator(".nbexplain-picker .widget-inline-hbox input").first.input_value, "0")
+    board.locator(".nbexplain-local").screenshot(path=screenshots / "local-after-next.png")
+    assert not opened.errors
+
+
+def test_clicking_a_point_picks_its_row(opened):
+    board = dashboard(opened, FCN)
+    index = board.locator(".nbexplain-picker .widget-inline-hbox input").first
+    before = index.input_value()
+    points = board.locator(".nbexplain-picker svg path.dot")
+    assert points.count() == 2000 + 1, "the 2,000-point sample plus the picked-row marker"
+    points.nth(1234).click(force=True)
+    expect_changed(index.input_value, before)
+    assert not opened.errors
+
+
+def test_toggle_shows_the_selection_curve(opened, screenshots):
+    board = dashboard(opened, FCN)
+    overview = board.locator(".nbexplain-global")
+    overview.locator("button", has_text="selection curve").click()
+    note = overview.locator("svg text", has_text=re.compile(r"90 % with k = \d+"))
+    note.wait_for(timeout=10_000)
+    assert overview.locator("text=cover 90 % of the importance").count() == 1
+    overview.screenshot(path=screenshots / "selection-curve.png")
+    overview.locator("button", has_text="comparison").click()
+    overview.locator("svg text.legendtext", has_text="decision tree").wait_for(timeout=10_000)
+    overview.screenshot(path=screenshots / "comparison.png")
+    assert not opened.errors
+
+
+def test_what_if_edit_changes_the_prediction(opened, screenshots):
+    board = dashboard(opened, FCN)
+    editor = board.locator(".nbexplain-whatif")
+    before = score(board)
+    field = editor.locator('.wi-row[data-feature="PAY_0"] input')
+    field.fill("4")
+    field.press("Enter")
+    expect_changed(lambda: score(board), before)
+    assert "was" in editor.locator(".wi-was").inner_text()
+    assert "what-if" in board.locator(".nbexplain-prediction").inner_text()
+    board.locator(".nbexplain-whatif").screenshot(path=screenshots / "what-if.png")
+    assert not opened.errors
+
+
+def test_lstm_tab_has_a_features_by_lags_heatmap(opened, screenshots):
+    opened.locator(".nbexplain-model-choice button", has_text="LSTM").click()
+    board = dashboard(opened, 0)
+    cells = board.locator(".nbexplain-lags svg .heatmapcell")
+    cells.first.wait_for(timeout=30_000)
+    assert cells.count() == len(SEQUENCE_CHANNELS) * len(MONTHS)
+    ticks = board.locator(".nbexplain-lags svg .axis text").all_text_contents()
+    assert {"t", "t-5", *SEQUENCE_CHANNELS} <= set(ticks)
+    board.locator(".nbexplain-lags button", has_text="picked row").click()
+    opened.wait_for_timeout(300)
+    opened.screenshot(path=screenshots / "dashboard-lstm.png", full_page=True)
+    shown = {label.split(" = ")[0] for label in board.locator(".nbexplain-local svg .tick text").all_text_contents()
+             if label and not label.replace(".", "").isdigit()}
+    assert set(SEQUENCE_CHANNELS) <= shown and shown - set(SEQUENCE_CHANNELS) <= set(STATIC_FEATURES)
+    assert not opened.errors
+
+
+def expect_changed(read, before, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if read() != before:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing changed within {timeout} s: still {before!r}")
