@@ -1,11 +1,14 @@
-# The two quick-start commands: `make demo` and `make test`. Both create .venv on first use.
+# The two quick-start commands: `make demo` and `make test`. Both set up what they need on first use:
+# .venv with the package (its install builds the front-ends in js/ into nbexplain/static), and for
+# the tests the Node test dependencies and Debian's chromium for the real-browser tests.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+APT := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test benchmark install clean
+.PHONY: demo test benchmark install frontend-deps browser clean
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py $(wildcard js/*.js) notebooks/dashboard.ipynb
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
@@ -13,14 +16,28 @@ $(VENV)/.installed: setup.py
 
 install: $(VENV)/.installed
 
-demo: install
-	$(PY) -m nbexplain demo
+js/node_modules/.installed: js/package.json js/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq nodejs npm; } \
+		|| { echo "Node.js and npm are needed for the front-end tests: install them (apt-get install nodejs npm)"; exit 1; }
+	cd js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-test: install
+frontend-deps: js/node_modules/.installed
+
+# Debian's chromium for the browser tests (Playwright's own browser download needs the internet).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; } \
+		|| echo "chromium is not installed and this user cannot install it: the browser tests will be skipped"
+
+demo: install
+	$(PY) -m nbexplain dashboard
+
+test: install frontend-deps browser
 	$(PY) -m pytest tests
 
-benchmark: install
+benchmark: install browser
 	$(PY) benchmarks/bench_sensitivity.py
+	$(PY) benchmarks/bench_dashboard.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info nbexplain/static js/node_modules test-artifacts

@@ -7,11 +7,15 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 #: Short versions of the long runs; the kernels inherit the environment (and the session's cache).
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: A code cell whose last line starts with one of these displays one widget.
+VIEWS = ("demo_dashboard(", "SamplePicker(", "LocalView(", "WhatIfEditor(", "GlobalView(", "LagView(", "Dashboard(")
 SHORT_RUN = {"NBEXPLAIN_REPEATS": "1", "NBEXPLAIN_LIME_INSTANCES": "5"}
 
 
 def test_there_are_notebooks():
-    assert {"paper_simulation.ipynb", "paper_credit.ipynb"} <= {p.name for p in NOTEBOOKS}
+    assert {"paper_simulation.ipynb", "paper_credit.ipynb", "dashboard.ipynb", "explore.ipynb"} <= \
+        {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.training
@@ -26,3 +30,6 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == sum("figure" in cell.source for cell in notebook.cells if cell.cell_type == "code")
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.splitlines()[-1].startswith(VIEWS):
+            assert any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs), f"no widget from: {cell.source}"

@@ -160,6 +160,8 @@ def test_what_if_edit_explains_the_edited_row(controller, frame):
     np.testing.assert_allclose(sample.local.values, shares(g[0]), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose([editor.editor.importance[c][0] for c in COLUMNS], shares(g[0]), rtol=1e-4)
     assert controller.position == 3, "an edit does not move the pick"
+    controller.what_if({"debt": -1.0})
+    assert editor.editor.values == {**editor.editor.original, "debt": -1.0}, "an edit made in code shows too"
     editor.editor.values = dict(editor.editor.original)
     assert not controller.sample.edited and controller.sample.prediction == pytest.approx(controller.scores[3])
 

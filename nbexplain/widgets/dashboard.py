@@ -62,17 +62,32 @@ class Dashboard:
 
 def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
     """The stakeholder dashboard of the embedded demo: one dashboard per demo model, chosen with
-    a toggle. Only the chosen one is in the page, so its charts are laid out while visible
-    (bqplot's heatmap does not lay itself out again when a hidden tab is shown)."""
+    a toggle.
+
+    The first model's dashboard is built at once; another is built the first time it is chosen
+    (a second gradient pass the reader may never need), with a progress bar meanwhile. Only the
+    chosen dashboard is in the page, so its charts are laid out while visible (bqplot's heatmap
+    does not lay itself out again when a hidden tab is shown).
+    """
     import ipywidgets
 
-    dashboards = {name: Dashboard.from_demo(name, **options) for name in models}
+    errors = ErrorArea()
+    dashboards = {models[0]: Dashboard.from_demo(models[0], **options)}
     choice = ipywidgets.ToggleButtons(options=[(_TITLES.get(name, name), name) for name in models],
                                       style={"button_width": "220px"})
     choice.add_class("nbexplain-model-choice")
     stage = ipywidgets.Box([dashboards[models[0]].widget], layout={"width": "100%"})
-    choice.observe(lambda change: setattr(stage, "children", [dashboards[change["new"]].widget]), names="value")
-    page = ipywidgets.VBox([choice, stage], layout={"width": "100%"})
+
+    def show(change):
+        name = change["new"]
+        if name not in dashboards:
+            stage.children = [ipywidgets.IntProgress(value=1, max=2, description=f"loading {name}",
+                                                     style={"description_width": "initial"})]
+            dashboards[name] = Dashboard.from_demo(name, **options)
+        stage.children = [dashboards[name].widget]
+
+    choice.observe(errors.guard(show), names="value")
+    page = ipywidgets.VBox([choice, errors.widget, stage], layout={"width": "100%"})
     page.add_class("nbexplain-demo")
     page.dashboards = dashboards
     return page

@@ -106,8 +106,8 @@ class WhatIfEditor(View):
             with self.editor.hold_sync():
                 if not sample.edited:
                     self.editor.original = dict(sample.values)
-                    self.editor.values = dict(sample.values)
                     self.editor.original_prediction = sample.prediction
+                self.editor.values = dict(sample.values)
                 self.editor.prediction = sample.prediction
                 self.editor.importance = {c: [share, gradient] for c, (share, gradient) in sample.columns.items()}
         finally:

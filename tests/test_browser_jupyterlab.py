@@ -1,0 +1,72 @@
+"""The exploration notebook in a real JupyterLab 4 server and browser: run every cell and see the
+widgets render (bqplot charts, the anywidget what-if editor, the lag heatmap), with no widget
+error and no uncaught page error."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from browser_fixtures import ARTIFACTS
+from nbexplain.serve import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.training]
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "explore.ipynb"
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory, demo_models):
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    port = free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / ".runtime"), JUPYTERLAB_WORKSPACES_DIR=str(root / ".ws"),
+               JUPYTERLAB_SETTINGS_DIR=str(root / ".settings"), TF_CPP_MIN_LOG_LEVEL="3")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "jupyterlab.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+                               "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+                               "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+                               f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+                               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"jupyter lab exited; see {ARTIFACTS / 'jupyterlab.log'}"
+        try:
+            urllib.request.urlopen(url + "api/status", timeout=2).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    yield url
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+def test_exploration_notebook_renders_its_widgets_in_jupyterlab(jupyterlab, page, screenshots):
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(jupyterlab + "lab/tree/explore.ipynb", timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
+    page.locator("#jp-main-statusbar", has_text="Idle").wait_for(timeout=120_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    page.locator(".nbexplain-lags svg .heatmapcell").first.wait_for(state="attached", timeout=240_000)
+    page.locator(".nbexplain-whatif .wi-row").first.wait_for(state="attached", timeout=60_000)
+    assert page.locator(".nbexplain-picker svg path.dot").count() > 1000
+    assert page.locator(".nbexplain-local svg rect.bar").count() == 10
+    assert page.locator(".nbexplain-lags svg .heatmapcell").count() == 18
+    outputs = " ".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+    assert "Error displaying widget" not in outputs and "Traceback" not in outputs
+    assert "P(default)" in outputs
+    page.locator(".nbexplain-whatif").first.scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "jupyterlab-explore.png")
+    assert not page.errors
