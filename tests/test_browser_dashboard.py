@@ -73,6 +73,10 @@ def test_toggle_shows_the_selection_curve(opened, screenshots):
     overview.screenshot(path=screenshots / "selection-curve.png")
     overview.locator("button", has_text="comparison").click()
     overview.locator("svg text.legendtext", has_text="decision tree").wait_for(timeout=10_000)
+    methods, features = 3, 12
+    assert overview.locator("svg rect.bar").count() == methods * features, "grouped bars, one per method and feature"
+    widths = overview.locator("svg rect.bar").evaluate_all("bars => bars.map(bar => bar.getBBox().width)")
+    assert sum(width > 1 for width in widths) >= features, "at least the sensitivity bars (all > 0) are drawn"
     overview.screenshot(path=screenshots / "comparison.png")
     assert not opened.errors
 

@@ -55,6 +55,7 @@ def test_comparison_bars_put_each_method_on_its_own_share(sensitivities):
     assert chart.bars.y.shape == (2, 4)
     np.testing.assert_allclose(chart.bars.y[0], chart.bars.y[1])
     np.testing.assert_allclose(chart.bars.y[0], importance.top(4).values)
+    assert chart.amount.max >= chart.bars.y.max() > chart.amount.max / 2.5, "an explicit, tight axis end"
 
 
 def test_lag_heatmap_cells_are_the_lag_matrix():

@@ -79,12 +79,13 @@ class ComparisonBars:
         self.top = int(top)
         self.names = bqplot.OrdinalScale(reverse=True)
         self.amount = bqplot.LinearScale(min=0.0)
-        self.bars = bqplot.Bars(x=[], y=[], orientation="horizontal", type="grouped", padding=0.15,
+        # y starts two-dimensional, as grouped bars need
+        self.bars = bqplot.Bars(x=[""], y=np.zeros((1, 1)), orientation="horizontal", type="grouped", padding=0.15,
                                 display_legend=True, labels=[], scales={"x": self.names, "y": self.amount},
                                 tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["feature", "share (%)"],
                                                        formats=["", ".2f"]))
         axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
-                bqplot.Axis(scale=self.amount, label="share of importance (%)", num_ticks=4)]
+                bqplot.Axis(scale=self.amount, label="share of importance (%)")]
         self.figure = figure([self.bars], axes, title, height=420)
         self.figure.legend_location = "bottom-right"
         if explanations:
@@ -103,6 +104,8 @@ class ComparisonBars:
             self.bars.x = list(order)
             self.bars.y = np.vstack(shares)
             self.bars.labels = list(checked)
+            # an explicit domain: bqplot leaves grouped horizontal bars at zero width without one
+            self.amount.max = nice_ceiling(float(np.max(shares, initial=0.0)))
             self.bars.colors = ["#2e6da4", "#e67e22", "#27ae60", "#8e44ad"][:len(checked)]
         return self
 
@@ -132,13 +135,14 @@ class CumulativeCurve:
                                    scales={"x": self.k_scale, "y": self.error_scale}, visible=False,
                                    labels=["test error"], display_legend=True)
         self.error_axis = bqplot.Axis(scale=self.error_scale, orientation="vertical", side="right",
-                                      label="test error", tick_format=".1%", visible=False)
+                                      label="test error", label_offset="52px", tick_format=".2%", visible=False)
         axes = [bqplot.Axis(scale=self.k_scale, label="top k features", tick_format="d"),
                 bqplot.Axis(scale=self.percent, orientation="vertical", label="cumulative importance (%)"),
                 self.error_axis]
         self.figure = figure([self.curve, self.threshold, self.chosen, self.note, self.errors], axes, title,
                              left=60)
-        self.figure.fig_margin = {**self.figure.fig_margin, "right": 60}
+        self.figure.fig_margin = {**self.figure.fig_margin, "right": 70}
+        self.figure.legend_location = "bottom-right"
         self.k = None
         if explanation is not None:
             self.update(explanation)
