@@ -32,7 +32,7 @@ def free_port(preferred: int = 0) -> int:
 
 def dashboard_notebook() -> Path:
     """The dashboard notebook shipped in the package (built from notebooks/dashboard.ipynb)."""
-    from .widgets.whatif import static_file
+    from ._static import static_file
 
     return Path(str(static_file("dashboard.ipynb")))
 

@@ -251,7 +251,7 @@ def test_feature_specs_describe_choices_and_ranges(frame):
 
 
 def test_the_shipped_front_end_is_the_built_source():
-    from nbexplain.widgets.whatif import static_file
+    from nbexplain._static import static_file
 
     source = Path(__file__).parent.parent / "js" / "whatif.js"
     assert static_file("whatif.js").read_bytes() == source.read_bytes(), "reinstall: pip install -e ."

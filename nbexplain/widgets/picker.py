@@ -80,6 +80,7 @@ class SamplePicker(View):
         self._observe(self._on_sample, names="sample")
 
         self._jitter = np.random.default_rng(seed + 1).uniform(-0.3, 0.3, n)
+        self._distinct = {}
         self.matching = np.arange(n)
         self._apply_filters()
         filters = ipywidgets.VBox([ipywidgets.HBox([self.predicted_filter, self.actual_filter],
@@ -143,12 +144,20 @@ class SamplePicker(View):
         return values
 
     def _discrete(self, column):
-        values = self.controller.data.frame[column]
-        return np.issubdtype(values.dtype, np.integer) and values.nunique() <= 25
+        return self._codes(column) is not None
 
     def _spacing(self, column):
-        distinct = np.unique(self.controller.data.frame[column].to_numpy())
-        return float(np.diff(distinct).min()) if len(distinct) > 1 else 1.0
+        codes = self._codes(column)
+        return float(np.diff(codes).min()) if len(codes) > 1 else 1.0
+
+    def _codes(self, column):
+        """The distinct values of an integer column with at most 25 of them, else None (cached:
+        drawing the marker on every pick must not scan the column)."""
+        if column not in self._distinct:
+            values = self.controller.data.frame[column]
+            codes = np.unique(values.to_numpy()) if np.issubdtype(values.dtype, np.integer) else None
+            self._distinct[column] = codes if codes is not None and len(codes) <= 25 else None
+        return self._distinct[column]
 
     def _draw(self):
         controller, column = self.controller, self.feature.value
@@ -164,7 +173,7 @@ class SamplePicker(View):
         self.scatter.title = sampled + colours
         discrete = self._discrete(column)
         self.x_axis.label = column + (" (jittered)" if discrete else "")
-        self.x_axis.tick_values = np.unique(controller.data.frame[column].to_numpy()) if discrete else None
+        self.x_axis.tick_values = self._codes(column)
         self._draw_marker()
         self._describe()
 

@@ -7,27 +7,17 @@ coming back in ``values`` becomes ``controller.what_if(edits)``.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 import numpy as np
 import traitlets
 
+from .._static import static_file
 from ..charts.importance import nice_ceiling
 from ..errors import MissingDependencyError
 from ._view import View
 
 #: Histogram bins drawn behind a numeric feature's marker.
 BINS = 24
-
-
-def static_file(name: str):
-    """Path of a built front-end file inside the installed package."""
-    path = resources.files("nbexplain") / "static" / name
-    if not path.is_file():
-        raise MissingDependencyError(
-            f"The front-end file nbexplain/static/{name} is missing: the package was installed without its "
-            "build step. Reinstall it: pip install -e . (from a clone) or pip install nbexplain.")
-    return path
 
 
 @functools.lru_cache(maxsize=None)
