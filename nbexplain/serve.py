@@ -37,46 +37,47 @@ def dashboard_notebook() -> Path:
     return Path(str(static_file("dashboard.ipynb")))
 
 
-class VoilaServer:
-    """``with VoilaServer(notebook) as server: server.url`` runs Voila for one notebook (or a
-    folder) on 127.0.0.1 until the block ends; a taken port is an error, not a silent move."""
+class LocalServer:
+    """``with LocalServer(command, ready_path) as server: server.url`` runs a Jupyter-family server
+    on 127.0.0.1 until the block ends.
 
-    def __init__(self, notebook, port: int = 0, log=None, timeout: float = 120.0):
-        self.notebook = Path(notebook)
+    ``command(port)`` gives the command line; readiness is any HTTP answer on ``ready_path``. The
+    output goes to ``log`` (a path) when given; stop is SIGTERM, then SIGKILL after 10 s.
+    """
+
+    def __init__(self, command, ready_path: str, port: int = 0, log=None, timeout: float = 120.0,
+                 name: str = "the server", env=None):
         self.port = free_port(port)
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.command = command(self.port)
+        self.ready_path = ready_path
         self.log = log
         self.timeout = timeout
+        self.name = name
+        self.env = env or {}
         self.process = None
+        self._output = None
 
-    @property
-    def command(self) -> list:
-        return [sys.executable, "-m", "voila", str(self.notebook), "--no-browser", f"--port={self.port}",
-                "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True"]
-
-    def start(self) -> "VoilaServer":
-        env = dict(os.environ)
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        output = open(self.log, "w") if self.log else None
-        self.process = subprocess.Popen(self.command, env=env, stdout=output, stderr=subprocess.STDOUT if output else None)
+    def start(self) -> "LocalServer":
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"), **self.env}
+        self._output = open(self.log, "w") if self.log else None
+        self.process = subprocess.Popen(self.command, env=env, stdout=self._output,
+                                        stderr=subprocess.STDOUT if self._output else None)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Voila exited with code {self.process.returncode} before serving "
-                                   f"{self.notebook}" + (f"; see {self.log}" if self.log else ""))
+                self.stop()
+                raise RuntimeError(f"{self.name} exited with code {self.process.returncode} before answering"
+                                   + (f"; see {self.log}" if self.log else ""))
             try:
-                urllib.request.urlopen(self.url + READY_PATH, timeout=2).close()
+                urllib.request.urlopen(self.url + self.ready_path, timeout=2).close()
                 return self
             except urllib.error.HTTPError:
                 return self
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"Voila did not answer on {self.url} within {self.timeout:.0f} s")
-
-    def page(self, name: str | None = None) -> str:
-        """Address of the served notebook (or of ``name`` inside a served folder)."""
-        return self.url if name is None else f"{self.url}voila/render/{name}"
+        raise TimeoutError(f"{self.name} did not answer on {self.url} within {self.timeout:.0f} s")
 
     def wait(self) -> int:
         return self.process.wait()
@@ -89,12 +90,25 @@ class VoilaServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._output is not None:
+            self._output.close()
+            self._output = None
 
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class VoilaServer(LocalServer):
+    """Voila serving one notebook (or a folder); a taken port is an error, not a silent move."""
+
+    def __init__(self, notebook, port: int = 0, log=None, timeout: float = 120.0):
+        self.notebook = Path(notebook)
+        super().__init__(lambda p: [sys.executable, "-m", "voila", str(self.notebook), "--no-browser", f"--port={p}",
+                                    "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True"],
+                         READY_PATH, port, log, timeout, name=f"Voila serving {self.notebook.name}")
 
 
 #: Chromium flags that work on a machine with no network but localhost.

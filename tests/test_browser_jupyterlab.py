@@ -1,19 +1,14 @@
 """The exploration notebook in a real JupyterLab 4 server and browser: run every cell and see the
 widgets render (bqplot charts, the anywidget what-if editor, the lag heatmap), with no widget
 error and no uncaught page error."""
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from browser_fixtures import ARTIFACTS
-from nbexplain.serve import free_port
+from nbexplain.serve import LocalServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.training]
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "explore.ipynb"
@@ -23,33 +18,16 @@ NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "explore.ipynb"
 def jupyterlab(tmp_path_factory, demo_models):
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    port = free_port()
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / ".runtime"), JUPYTERLAB_WORKSPACES_DIR=str(root / ".ws"),
-               JUPYTERLAB_SETTINGS_DIR=str(root / ".settings"), TF_CPP_MIN_LOG_LEVEL="3")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "jupyterlab.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-                               "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-                               "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-                               f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-                               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"jupyter lab exited; see {ARTIFACTS / 'jupyterlab.log'}"
-        try:
-            urllib.request.urlopen(url + "api/status", timeout=2).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield url
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    command = lambda port: [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",  # noqa: E731
+                            "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+                            "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+                            f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+                            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"]
+    env = {"JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws"),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings")}
+    with LocalServer(command, "api/status", log=ARTIFACTS / "jupyterlab.log", name="jupyter lab", env=env) as lab:
+        yield lab.url
 
 
 def test_exploration_notebook_renders_its_widgets_in_jupyterlab(jupyterlab, page, screenshots):

@@ -91,3 +91,18 @@ def test_lstm_puts_the_most_recent_month_first():
     assert lags.labels("lag")[int(np.argmax(lags.values))] == "t"
     status = sensitivities.lag_matrix(input="history").sel(feature="repayment status").values
     assert status[0] > status[1] > status[2:].max()
+
+
+@pytest.mark.training
+def test_selection_experiment_is_run_once_per_model(private_cache, monkeypatch):
+    fcn = small()
+    assert demo.cached_selection_errors(fcn) is None, "not run yet"
+    errors = demo.selection_experiment(fcn, ks=(1, 23), epochs=1, progress=False)
+    assert set(errors) == {1, 23} and all(0 < e < 1 for e in errors.values())
+    from nbexplain.engine import selection
+
+    monkeypatch.setattr(selection, "retrain_comparison", lambda *a, **k: pytest.fail("retrained a cached experiment"))
+    assert demo.selection_experiment(fcn, ks=(1, 23), epochs=1, progress=False) == errors
+    assert demo.cached_selection_errors(fcn) == errors
+    rebuilt = small(rebuild=True, seed=1)
+    assert demo.cached_selection_errors(rebuilt) is None, "other weights: the stored errors do not apply"

@@ -84,15 +84,19 @@ class DemoModel:
         """Model inputs of the given row positions of ``frame``."""
         return _take(self.inputs, positions)
 
+    def explainer_options(self) -> dict:
+        """What the demo explains: P(default) (unit "default" of the softmax), with the inputs'
+        feature names when there are several named inputs."""
+        options = {"target": "default", "labels": OUTCOME_LABELS}
+        if isinstance(self.inputs, Mapping):
+            options["feature_names"] = dict(self.feature_names)
+        return options
+
     def explainer(self, **options):
         """A :class:`~nbexplain.SensitivityExplainer` of the default probability."""
         from ..engine import SensitivityExplainer
 
-        options.setdefault("target", "default")
-        options.setdefault("labels", OUTCOME_LABELS)
-        if isinstance(self.inputs, Mapping):
-            options.setdefault("feature_names", dict(self.feature_names))
-        return SensitivityExplainer(self.model, **options)
+        return SensitivityExplainer(self.model, **{**self.explainer_options(), **options})
 
     def predict(self, inputs) -> np.ndarray:
         """Probability of default for model inputs."""
@@ -260,9 +264,8 @@ def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict
         return None
     try:
         stored = json.loads(path.read_text())
-        if stored["recipe"]["model"] != _selection_recipe(demo, [], 0, 0)["model"]:
-            return None
-        if recipe is not None and stored["recipe"] != recipe:
+        wanted = recipe["model"] if recipe is not None else _selection_recipe(demo, [], 0, 0)["model"]
+        if stored["recipe"]["model"] != wanted or (recipe is not None and stored["recipe"] != recipe):
             return None
         return {int(k): float(v) for k, v in stored["errors"].items()}
     except (ValueError, KeyError, TypeError):

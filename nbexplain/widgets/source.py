@@ -143,10 +143,8 @@ class ExplorerData:
                        "test error": f"{record.get('test_error', float('nan')):.2%}",
                        "trained for": f"{record.get('epochs', '?')} epochs"}
         return cls(demo.model, frame, demo.model_inputs, elements, demo.target[chosen], CATEGORY_LABELS,
-                   {"target": "default", "labels": OUTCOME_LABELS,
-                    **({"feature_names": dict(demo.feature_names)} if demo.name == "credit_lstm" else {})},
-                   _DEMO_TITLES[demo.name], "P(default)", OUTCOME_LABELS, 0.5, other, selection_errors or {},
-                   description)
+                   demo.explainer_options(), _DEMO_TITLES[demo.name], "P(default)", OUTCOME_LABELS, 0.5, other,
+                   selection_errors or {}, description)
 
 
 _DEMO_TITLES = {"credit_fcn": "Credit default network (64 tanh units, 23 features)",
