@@ -187,3 +187,21 @@ def sequence_elements() -> dict:
     for channel, group in enumerate((STATUS_FEATURES, BILL_FEATURES, PAYMENT_FEATURES)):
         elements.update({column: ("history", (last - lag, channel)) for lag, column in enumerate(group)})
     return elements
+
+
+def credit_reason_catalogue():
+    """Reason statements for the UCI credit-card columns, related columns grouped.
+
+    All six repayment-status months are one reason, as are the six bill amounts and the six
+    payment amounts: their attributions are summed before ranking. Sex, marital status and age
+    are prohibited bases under ECOA (Regulation B) and are never given as reasons.
+    """
+    from ..credit.reasons import ReasonCatalogue, ReasonCode
+
+    return ReasonCatalogue((
+        ReasonCode("DELINQ", "Delinquency on this account: payments past due in recent months", STATUS_FEATURES),
+        ReasonCode("PAYAMT", "Amount of recent payments is low relative to the balance", PAYMENT_FEATURES),
+        ReasonCode("BALANCE", "Balances owed on this account are high", BILL_FEATURES),
+        ReasonCode("LIMIT", "Amount of credit available on this account is low", ("LIMIT_BAL",)),
+        ReasonCode("EDUC", "Level of education", ("EDUCATION",)),
+    ), prohibited=("SEX", "MARRIAGE", "AGE"), adverse="increase")

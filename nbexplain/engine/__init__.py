@@ -3,6 +3,7 @@
 Every gradient comes from :func:`compute_gradients` in ``_gradients.py``.
 """
 from ._gradients import OutputSelection, compute_gradients
+from .integrated import IntegratedGradients, quadrature
 from .sensitivity import SensitivityExplainer
 
-__all__ = ["OutputSelection", "SensitivityExplainer", "compute_gradients"]
+__all__ = ["IntegratedGradients", "OutputSelection", "SensitivityExplainer", "compute_gradients", "quadrature"]

@@ -299,16 +299,72 @@ class GradientPass:
     function: GradientFunction
 
 
-def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), feature_names=None,
-                      batch_size=None, progress=None, embeddings=None) -> GradientPass:
-    """Derivative of the selected output w.r.t. every input for every sample of ``X``, in chunks.
+@dataclass(frozen=True)
+class GradientPlan:
+    """A model, a checked output selection and its traced function, ready to differentiate any
+    number of arrays of the same per-sample shapes: the data itself, or points built from it
+    (the straight-line paths of Integrated Gradients)."""
 
-    ``batch_size`` rows go through the traced function at a time (default: about
-    ``CHUNK_ELEMENTS`` numbers per chunk); ``progress`` shows a tqdm bar (``None``: only for
-    passes of more than 8 chunks). ``embeddings`` maps id inputs to the Embedding layer that
-    reads them: for those inputs the gradient is taken w.r.t. the looked-up vectors,
-    ``(n, d, L)`` for ``L`` ids of ``d``-dimensional embeddings.
-    """
+    model: object
+    declared: tuple
+    structure: str
+    prepared: object
+    resolved: ResolvedOutput
+    function: GradientFunction
+    grad_shapes: tuple
+    output_steps: int
+    dtype: str
+    id_inputs: tuple = ()
+
+    @property
+    def names(self) -> tuple:
+        return self.prepared.names
+
+    def prepare(self, X, what="data"):
+        """Check other data (baselines, a reference set) against the same model inputs and
+        feature names as the planned data."""
+        try:
+            return prepare_inputs(X, self.declared, dict(self.prepared.feature_names), compute_dtype=self.dtype,
+                                  id_inputs=self.id_inputs)
+        except NBExplainError as error:
+            raise type(error)(f"{what}: {error}") from None
+
+    def rows_per_chunk(self, batch_size=None, per_row_factor=1) -> int:
+        """Rows of one chunk: ``batch_size``, else about ``CHUNK_ELEMENTS`` numbers."""
+        if batch_size is not None:
+            if int(batch_size) < 1:
+                raise NBExplainError(f"batch_size must be a positive number of rows, got {batch_size}.")
+            return int(batch_size)
+        per_row = sum(int(np.prod(self.prepared.arrays[n].shape[1:])) for n in self.names)
+        return max(64, CHUNK_ELEMENTS // max(per_row * self.output_steps * per_row_factor, 1))
+
+    def evaluate(self, arrays: dict, batch_size=None, progress=None, description="gradients"):
+        """Selected outputs and gradients for ``arrays`` ({input: (n, *shape)}), chunk by chunk.
+
+        Returns ``(output, gradients)``: ``(n,)`` or ``(n, tau)``, and ``{input: (n, [tau,] *shape)}``.
+        """
+        from tqdm.auto import tqdm
+
+        n = int(next(iter(arrays.values())).shape[0])
+        rows = self.rows_per_chunk(batch_size)
+        many = self.resolved.many_to_many
+        output = np.empty((n, self.output_steps) if many else (n,), dtype=self.dtype)
+        grads = {name: np.empty((n, *((self.output_steps,) if many else ()), *shape), dtype=self.dtype)
+                 for name, shape in zip(self.names, self.grad_shapes)}
+        starts = range(0, n, rows)
+        show = progress if progress is not None else len(starts) > 8
+        for start in tqdm(starts, desc=description, unit="chunk", disable=not show, leave=False):
+            stop = min(start + rows, n)
+            y, g = self.function({k: arrays[k][start:stop] for k in self.names})
+            output[start:stop] = y
+            for name in self.names:
+                grads[name][start:stop] = g[name]
+        return output, grads
+
+
+def plan_gradients(model, X, selection: OutputSelection = OutputSelection(), feature_names=None,
+                   embeddings=None) -> GradientPlan:
+    """Check ``X`` and ``selection`` against ``model`` and trace (or reuse) the gradient function."""
     _model.check_model(model)
     declared, structure = _model.model_inputs(model)
     if declared is None:
@@ -321,31 +377,27 @@ def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), 
     resolved = resolve_output(model, probe_outputs, selection)
     dtypes = [str(prepared.arrays[n].dtype) for n in prepared.names]
     function = gradient_function(model, resolved, prepared.names, structure, shapes, dtypes, embeddings)
-    grad_shapes = [(model.get_layer(embeddings[n]).output_dim, *s) if n in embeddings else s
-                   for n, s in zip(prepared.names, shapes)]
+    grad_shapes = tuple((model.get_layer(embeddings[n]).output_dim, *s) if n in embeddings else s
+                        for n, s in zip(prepared.names, shapes))
+    return GradientPlan(model, tuple(declared), structure, prepared, resolved, function, grad_shapes,
+                        probe_outputs_steps(probe_outputs, resolved), dtype, tuple(embeddings))
 
-    n = prepared.n_samples
-    steps = probe_outputs_steps(probe_outputs, resolved)
-    per_row = sum(int(np.prod(s)) for s in shapes) * max(steps, 1)
-    rows = int(batch_size) if batch_size else max(64, CHUNK_ELEMENTS // max(per_row, 1))
-    if rows < 1:
-        raise NBExplainError(f"batch_size must be a positive number of rows, got {batch_size}.")
-    starts = range(0, n, rows)
-    output = np.empty((n, steps) if resolved.many_to_many else (n,), dtype=dtype)
-    grads = {name: np.empty((n, *((steps,) if resolved.many_to_many else ()), *shape), dtype=dtype)
-             for name, shape in zip(prepared.names, grad_shapes)}
-    from tqdm.auto import tqdm
 
-    show = progress if progress is not None else len(starts) > 8
-    for start in tqdm(starts, desc="gradients", unit="chunk", disable=not show, leave=False):
-        stop = min(start + rows, n)
-        y, g = function({k: v[start:stop] for k, v in prepared.arrays.items()})
-        output[start:stop] = y
-        for name in prepared.names:
-            grads[name][start:stop] = g[name]
+def compute_gradients(model, X, selection: OutputSelection = OutputSelection(), feature_names=None,
+                      batch_size=None, progress=None, embeddings=None) -> GradientPass:
+    """Derivative of the selected output w.r.t. every input for every sample of ``X``, in chunks.
+
+    ``batch_size`` rows go through the traced function at a time (default: about
+    ``CHUNK_ELEMENTS`` numbers per chunk); ``progress`` shows a tqdm bar (``None``: only for
+    passes of more than 8 chunks). ``embeddings`` maps id inputs to the Embedding layer that
+    reads them: for those inputs the gradient is taken w.r.t. the looked-up vectors,
+    ``(n, d, L)`` for ``L`` ids of ``d``-dimensional embeddings.
+    """
+    plan = plan_gradients(model, X, selection, feature_names, embeddings)
+    output, grads = plan.evaluate(plan.prepared.arrays, batch_size, progress)
     for array in (output, *grads.values()):
         array.flags.writeable = False
-    return GradientPass(output, grads, prepared, resolved, function)
+    return GradientPass(output, grads, plan.prepared, plan.resolved, plan.function)
 
 
 def probe_outputs_steps(probe_outputs, resolved) -> int:
