@@ -1,7 +1,12 @@
-"""Command line: ``nbexplain dashboard`` (alias ``demo``) serves the demo dashboard with Voila.
+"""Command line.
 
-It builds or loads the cached demo models first (with progress bars), so that Voila's kernel
-only loads them, then starts Voila on localhost and prints the address.
+``nbexplain dashboard`` (alias ``demo``) serves the demo dashboard with Voila: it builds or loads
+the cached demo models first (with progress bars), so that Voila's kernel only loads them, then
+starts Voila on localhost and prints the address.
+
+``nbexplain reasons APPLICATIONS OUT`` writes adverse-action reasons for every denied applicant of
+a CSV or Parquet file (one row each), chunk by chunk; ``--report DIR`` adds the validation report
+(JSON and HTML) for the denied applicants of the first chunk.
 """
 from __future__ import annotations
 
@@ -44,6 +49,96 @@ def dashboard(args) -> int:
         return 1
 
 
+def reason_explainer(args):
+    """The reasons recipe the arguments describe: a demo model, or a saved Keras model with its
+    reference file and reason catalogue."""
+    from .credit.recipes import demo_reason_explainer, documented_baselines
+    from .errors import NBExplainError
+
+    steps = args.steps if args.steps == "auto" else int(args.steps)
+    common = dict(steps=steps, rule=args.rule, tolerance=args.tolerance)
+    if args.model in ("credit_fcn", "credit_lstm"):
+        from .datasets import load_demo
+
+        catalogue = _catalogue(args.catalogue) if args.catalogue else None
+        demo = load_demo(args.model)
+        return demo_reason_explainer(demo, baseline=args.baseline, cutoff=args.cutoff, band=args.band,
+                                     draws=args.draws, max_reasons=args.max_reasons, catalogue=catalogue,
+                                     **common), demo.rows(demo.train_rows)
+    if not (args.reference and args.catalogue):
+        raise NBExplainError("A saved Keras model needs --reference FILE (rows of its inputs, the baseline's "
+                             "reference) and --catalogue JSON (its reason statements).")
+    import keras
+
+    from .credit.adverse import ReasonExplainer, read_chunks
+    from .engine import IntegratedGradients
+
+    import pandas as pd
+
+    reference = pd.concat(list(read_chunks(args.reference, 100_000)))
+    if args.id_column and args.id_column in reference.columns:
+        reference = reference.set_index(args.id_column)
+    model = keras.models.load_model(args.model, compile=False)
+    explainer = IntegratedGradients(model, target=args.target, **common)
+    baselines = documented_baselines(reference, cutoff=args.cutoff, band=args.band, draws=args.draws)
+    return ReasonExplainer(explainer, baselines[args.baseline], _catalogue(args.catalogue), cutoff=args.cutoff,
+                           columns=list(reference.columns), max_reasons=args.max_reasons), reference
+
+
+def _catalogue(path):
+    from .credit.reasons import ReasonCatalogue
+
+    return ReasonCatalogue.from_json(path)
+
+
+def reasons(args) -> int:
+    import json
+
+    from .errors import NBExplainError
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        from ._tensorflow import import_quietly
+
+        import_quietly()
+        recipe, reference = reason_explainer(args)
+        summary = recipe.explain_file(args.applications, args.out, chunk_rows=args.chunk_rows,
+                                      id_column=args.id_column, progress=not args.quiet)
+        print(json.dumps({k: v for k, v in summary.items() if k != "baseline"}, indent=2))
+        if summary["prohibited_material"]:
+            print(f"WARNING: {summary['prohibited_material']} denied applicant(s) have a score that leans materially "
+                  "on a prohibited basis (column prohibited_material); review the model.", file=sys.stderr)
+        if args.report:
+            report(args, recipe, reference)
+    except NBExplainError as error:
+        print(f"nbexplain reasons: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def report(args, recipe, reference):
+    """The validation report for the denied applicants of the first chunk of the file."""
+    from .credit.adverse import read_chunks
+    from .credit.recipes import documented_baselines
+    from .credit.validation import validate_reasons
+
+    first = next(read_chunks(args.applications, args.validate_rows))
+    if args.id_column:
+        first = first.set_index(args.id_column)
+    denied = first[recipe.denied(recipe.explainer.score(recipe._inputs(first)))]
+    if len(denied) == 0:
+        print(f"No denied applicant among the first {len(first)} rows: no validation report.", file=sys.stderr)
+        return
+    alternatives = {k: b for k, b in documented_baselines(reference, cutoff=args.cutoff, band=args.band,
+                                                         draws=args.draws).items() if k != args.baseline}
+    validation = validate_reasons(recipe, denied, baselines=alternatives, progress=not args.quiet)
+    folder = Path(args.report)
+    folder.mkdir(parents=True, exist_ok=True)
+    validation.to_json(folder / "reason_validation.json")
+    validation.to_html(folder / "reason_validation.html")
+    print(f"validation report ({len(denied)} denied applicants): {folder / 'reason_validation.html'}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="nbexplain", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +150,32 @@ def main(argv=None) -> int:
                              help="do not run the selection experiment (test error against k) on first use")
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
         command.set_defaults(run=dashboard)
+    from .credit.recipes import BASELINE_CHOICES
+    from .engine.integrated import RULES
+
+    command = commands.add_parser("reasons", help="adverse-action reasons for every denied applicant of a file")
+    command.add_argument("applications", help="CSV or Parquet file of applications (raw columns)")
+    command.add_argument("out", help="output file, .csv or .parquet: one row per denied applicant")
+    command.add_argument("--model", default="credit_fcn",
+                         help="a demo model (credit_fcn, credit_lstm) or a saved Keras model (.keras)")
+    command.add_argument("--reference", help="rows of the model's inputs the baseline is built from (own models)")
+    command.add_argument("--catalogue", help="reason catalogue JSON (required for own models)")
+    command.add_argument("--target", type=int, help="output unit to explain (own models with several units)")
+    command.add_argument("--baseline", default="average", choices=sorted(BASELINE_CHOICES),
+                         help="documented baseline: " + ", ".join(f"{k} = {v}" for k, v in BASELINE_CHOICES.items()))
+    command.add_argument("--cutoff", type=float, default=0.5, help="applicants scoring at or above it are denied")
+    command.add_argument("--band", type=float, default=0.05, help="cut-off cohort: scores within this of the cut-off")
+    command.add_argument("--draws", type=int, default=100, help="baselines drawn from a reference set or cohort")
+    command.add_argument("--steps", default="64", help="quadrature steps per path, or 'auto'")
+    command.add_argument("--rule", default="gausslegendre", choices=RULES)
+    command.add_argument("--tolerance", type=float, default=1e-6, help="completeness error aimed at by --steps auto")
+    command.add_argument("--max-reasons", type=int, default=4)
+    command.add_argument("--chunk-rows", type=int, default=5000, help="applications read and explained at a time")
+    command.add_argument("--id-column", help="column that identifies an applicant (kept in the output)")
+    command.add_argument("--report", help="also write the validation report (JSON, HTML) into this folder")
+    command.add_argument("--validate-rows", type=int, default=2000, help="rows read for the validation report")
+    command.add_argument("--quiet", action="store_true", help="no progress bars")
+    command.set_defaults(run=reasons)
     args = parser.parse_args(argv)
     return args.run(args)
 
