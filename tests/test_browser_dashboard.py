@@ -95,6 +95,56 @@ def test_what_if_edit_changes_the_prediction(opened, screenshots):
     assert not opened.errors
 
 
+def bar_boxes(panel):
+    """Every drawn bar of a panel's chart: width and fill colour."""
+    return panel.locator("svg rect.bar").evaluate_all(
+        "bars => bars.map(bar => ({width: bar.getBBox().width, fill: getComputedStyle(bar).fill,"
+        " opacity: Number(getComputedStyle(bar).opacity)}))")
+
+
+def test_reasons_panel_draws_the_waterfall_and_follows_the_baseline(opened, screenshots):
+    board = dashboard(opened, FCN)
+    panel = board.locator(".nbexplain-reasons")
+    panel.scroll_into_view_if_needed()
+    summary = panel.locator(".nbexplain-reasons-summary")
+    summary.locator("text=against baseline").wait_for(timeout=30_000)
+    scores = re.search(r"score ([\d.]+) against baseline ([\d.]+)", summary.inner_text())
+    score_value, baseline_value = float(scores.group(1)), float(scores.group(2))
+    error = float(re.search(r"completeness error ([\d.e+-]+)", summary.inner_text()).group(1))
+    assert error < 1e-6
+    labels = panel.locator("svg .axis text").all_text_contents()
+    assert "baseline score" in labels and "applicant's score" in labels
+    levels = [b["width"] for b in bar_boxes(panel) if b["fill"] == "rgb(127, 140, 141)" and b["width"] > 0.5]
+    assert len(levels) == 2, "one grey bar for each score"
+    assert levels[-1] / levels[0] == pytest.approx(score_value / baseline_value, rel=0.02)
+    panel.screenshot(path=screenshots / "reasons-average.png")
+    panel.locator("select").first.select_option(label="best-scoring applicant")
+    expect_changed(lambda: re.search(r"against baseline ([\d.]+)", summary.inner_text()).group(1),
+                   scores.group(2), timeout=20)
+    assert panel.locator(".nbexplain-reason-list").count() == 1
+    panel.screenshot(path=screenshots / "reasons-best.png")
+    assert not opened.errors
+
+
+def test_population_comparison_of_two_cohorts(opened, screenshots):
+    board = dashboard(opened, FCN)
+    panel = board.locator(".nbexplain-population")
+    panel.scroll_into_view_if_needed()
+    summary = panel.locator(".nbexplain-population-summary")
+    summary.locator("text=mean score").first.wait_for(timeout=30_000)
+    before = summary.inner_text()
+    sizes = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) rows", before)]
+    assert len(sizes) == 2 and sum(sizes) == 25_000, "predicted default against predicted no default: every row"
+    widths = [b["width"] for b in bar_boxes(panel)]
+    assert len(widths) == 12 and sum(w > 1 for w in widths) >= 3
+    panel.locator("select").nth(1).select_option(label="actual default")
+    panel.locator("button", has_text="Compare").click()
+    expect_changed(summary.inner_text, before, timeout=30)
+    assert re.search(r"sum of attributions [+-][\d.]+", summary.inner_text())
+    panel.screenshot(path=screenshots / "population.png")
+    assert not opened.errors
+
+
 def test_lstm_tab_has_a_features_by_lags_heatmap(opened, screenshots):
     opened.locator(".nbexplain-model-choice button", has_text="LSTM").click()
     board = dashboard(opened, 0)

@@ -9,8 +9,10 @@ from .lags import LagView
 from .local import LocalView
 from .overview import GlobalView
 from .picker import SamplePicker
+from .reasons import PopulationView, ReasonsView
 from .source import ExplorerData
 from .whatif import WhatIfEditor, feature_specs
 
 __all__ = ["Dashboard", "ExplorerController", "ExplorerData", "GlobalView", "LagView", "LocalView",
-           "PickedSample", "SamplePicker", "WhatIfEditor", "demo_dashboard", "feature_specs"]
+           "PickedSample", "PopulationView", "ReasonsView", "SamplePicker", "WhatIfEditor", "demo_dashboard",
+           "feature_specs"]

@@ -7,6 +7,7 @@ when it is built; picking a row afterwards is a lookup in that result. Only a wh
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
@@ -38,6 +39,28 @@ class PickedSample:
     lag_matrix: Explanation | None = None
     lag_importance: Explanation | None = None
     edits: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class ApplicantReasons:
+    """The reasons panel's content for the picked (or edited) row.
+
+    ``by_reason`` is the signed contribution of every reason group and prohibited basis, with the
+    two scores in its meta (what the waterfall draws); ``notice`` the stated reasons.
+    """
+
+    position: int
+    edited: bool
+    notice: object
+    by_reason: Explanation
+    baseline: Mapping
+    steps: int
+    rule: str
+    completeness_error: float
+
+
+#: Parameters of the engine's explainers that Integrated Gradients shares.
+_IG_OPTIONS = ("output", "target", "labels", "logit", "time_step", "feature_names", "groups")
 
 
 class ExplorerController(traitlets.HasTraits):
@@ -76,6 +99,7 @@ class ExplorerController(traitlets.HasTraits):
                              if self.recurrent else None)
         self._check_elements()
         self._raw = data.frame.to_numpy(dtype=float)
+        self._integrated, self._baselines = {}, {}
         self.pick(0)
 
     # ------------------------------------------------------------ structure
@@ -172,6 +196,89 @@ class ExplorerController(traitlets.HasTraits):
             gradients[column] = float(g)
         total = sum(g * g for g in gradients.values())
         return {c: (100 * g * g / total if total > 0 else 0.0, g) for c, g in gradients.items()}
+
+    # ------------------------------------------------------------ attributions
+    def integrated(self, steps=64, rule="gausslegendre"):
+        """Integrated Gradients of the explained output (one per steps and rule, kept)."""
+        from ..engine import IntegratedGradients
+
+        key = (steps, rule)
+        if key not in self._integrated:
+            options = {k: v for k, v in self.data.explainer_options.items() if k in _IG_OPTIONS}
+            self._integrated[key] = IntegratedGradients(self.data.model, steps=steps, rule=rule, tolerance=1e-6,
+                                                        progress=False, **options)
+        return self._integrated[key]
+
+    def baseline(self, kind: str):
+        """A documented baseline built from all the explorer's rows, resolved once per kind."""
+        from ..credit.recipes import documented_baselines
+
+        if kind not in self._baselines:
+            reference = self.data.to_inputs(self.data.frame)
+            choices = documented_baselines(reference, cutoff=self.data.threshold, band=0.05, draws=100)
+            if kind not in choices:
+                raise unknown_name("baseline", kind, choices)
+            self._baselines[kind] = self.integrated().resolve_baseline(choices[kind], reference)
+        return self._baselines[kind]
+
+    def _row_inputs(self):
+        """Model inputs of the row the views show: the picked row, or its edited version."""
+        row = self.data.frame.iloc[[self.position]].copy()
+        for column, value in self.sample.edits.items():
+            row[column] = np.asarray([value]).astype(row[column].dtype)
+        return self.data.to_inputs(row)
+
+    def reasons(self, baseline="average", steps=64, rule="gausslegendre", max_reasons=4) -> ApplicantReasons:
+        """Adverse-action reasons for the shown row against a documented baseline."""
+        from ..credit.reasons import reasons_from_attributions
+
+        catalogue = self.data.catalogue
+        attributions = self.integrated(steps, rule).explain(self._row_inputs(), self.baseline(baseline))
+        ranked = reasons_from_attributions(attributions, catalogue, max_reasons, self.data.elements)
+        with warnings.catch_warnings():  # the panel shows the prohibited-basis warning itself
+            warnings.simplefilter("ignore")
+            notice = ranked.applicant(0)
+        stated = {r.code: r.rank for r in notice.reasons}
+        labels, values = [], []
+        for reason in catalogue.reasons:
+            short = reason.statement if len(reason.statement) <= 34 else reason.statement[:33] + "…"
+            labels.append(f"{stated[reason.code]}. {short}" if reason.code in stated else short)
+            values.append(notice.contributions[reason.code])
+        for feature, value in notice.prohibited.items():
+            labels.append(f"{feature} (prohibited basis)")
+            values.append(value)
+        by_reason = Explanation(np.asarray(values), ("reason",), {"reason": tuple(labels)},
+                                {**attributions.meta, "view": "contribution by reason",
+                                 "baseline_output": float(attributions.baseline_output[0]),
+                                 "output_value": float(attributions.output[0])})
+        return ApplicantReasons(self.position, bool(self.sample.edited), notice, by_reason,
+                                dict(attributions.meta["baseline"]), int(attributions.steps[0]), rule,
+                                float(attributions.completeness_error[0]))
+
+    def compare_cohorts(self, first, second, labels=("A", "B"), steps=32, max_pairs=3000):
+        """Mean attribution difference per column between two cohorts of rows (positions):
+        every pair (a, b) explained as a against baseline b, averaged (sampled beyond
+        ``max_pairs`` pairs, with standard errors)."""
+        first, second = np.asarray(first), np.asarray(second)
+        for name, rows in zip(labels, (first, second)):
+            if rows.size == 0:
+                raise NBExplainError(f"Cohort {name} is empty: no row matches its filters. Widen them.")
+        frame = self.data.frame
+        result = self.integrated(steps).compare_populations(self.data.to_inputs(frame.iloc[first]),
+                                                            self.data.to_inputs(frame.iloc[second]),
+                                                            max_pairs=max_pairs, labels=labels)
+        from ..credit.reasons import column_attributions
+
+        values, columns = column_attributions(result, self.data.elements)
+        errors = {}
+        if result.standard_error is not None:
+            names = list(result.standard_error)
+            for column, (name, index) in self.data.elements.items():
+                errors[column] = float(result.standard_error[name or names[0]][(0, *index)])
+        meta = {**result.meta, "view": "mean attribution difference by column", "standard_error": errors,
+                "mean_scores": [float(result.output[0]), float(result.baseline_output[0])],
+                "completeness_error": float(result.completeness_error[0]), "sizes": [int(first.size), int(second.size)]}
+        return Explanation(values[0], ("column",), {"column": tuple(columns)}, meta)
 
     # -------------------------------------------------------------- filters
     def matching(self, predicted=None, actual=None, scores=None) -> np.ndarray:

@@ -9,13 +9,15 @@ from .lags import LagView
 from .local import LocalView
 from .overview import GlobalView
 from .picker import SamplePicker
+from .reasons import PopulationView, ReasonsView
 from .source import ExplorerData
 from .whatif import WhatIfEditor
 
 
 class Dashboard:
-    """Picker, local view, what-if editor, global views and (for recurrent models) the lag
-    heatmap of one model, sharing one controller and one visible error area.
+    """Picker, local view, what-if editor, global views, (for recurrent models) the lag heatmap,
+    the adverse-action reasons panel and the population comparison of one model, sharing one
+    controller and one visible error area.
 
     ``Dashboard(ExplorerData.from_keras(model, X, y, target=1))`` or
     ``Dashboard.from_demo("credit_fcn")``; display it, or serve the notebook with Voila.
@@ -32,6 +34,8 @@ class Dashboard:
         self.editor = WhatIfEditor(controller, errors=self.errors)
         self.overview = GlobalView(controller, errors=self.errors)
         self.lags = LagView(controller, errors=self.errors) if controller.recurrent else None
+        self.reasons = ReasonsView(controller, errors=self.errors)
+        self.population = PopulationView(controller, errors=self.errors)
         facts = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}"
                            for k, v in controller.data.description.items())
         self.header = ipywidgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(controller.data.title)}</h3>"
@@ -42,6 +46,7 @@ class Dashboard:
                     ipywidgets.HBox([self.editor.widget, self.overview.widget], layout=row)]
         if self.lags is not None:
             children.append(ipywidgets.HBox([self.lags.widget], layout=row))
+        children.append(ipywidgets.HBox([self.reasons.widget, self.population.widget], layout=row))
         self.widget = ipywidgets.VBox(children, layout={"width": "100%"})
         self.widget.add_class("nbexplain-dashboard")
 

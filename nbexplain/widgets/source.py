@@ -53,6 +53,8 @@ class ExplorerData:
         ``{k: test error}`` of networks retrained on the top k features.
     description : mapping
         Facts shown in the dashboard header (model, training and test error ...).
+    catalogue : ReasonCatalogue, optional
+        Reason statements per column for the reasons panel; one reason per column by default.
     """
 
     model: object
@@ -69,6 +71,7 @@ class ExplorerData:
     comparisons: Mapping = field(default_factory=dict)
     selection_errors: Mapping = field(default_factory=dict)
     description: Mapping = field(default_factory=dict)
+    catalogue: object = None
 
     def __post_init__(self):
         import pandas as pd
@@ -99,6 +102,12 @@ class ExplorerData:
         object.__setattr__(self, "elements", freeze_mapping({c: (i, tuple(ix)) for c, (i, ix) in elements.items()}))
         for name in ("choices", "explainer_options", "comparisons", "selection_errors", "description"):
             object.__setattr__(self, name, freeze_mapping(getattr(self, name)))
+        if self.catalogue is None:
+            from ..credit.reasons import ReasonCatalogue
+
+            object.__setattr__(self, "catalogue", ReasonCatalogue.per_feature(columns))
+        else:
+            self.catalogue.matrix(columns)  # every column must have a reason (or be a prohibited basis)
 
     @property
     def columns(self) -> tuple:
@@ -106,7 +115,7 @@ class ExplorerData:
 
     @classmethod
     def from_keras(cls, model, X, y=None, *, choices=None, title="model", outcome="output",
-                   class_labels=("0", "1"), threshold=0.5, comparisons=None, selection_errors=None,
+                   class_labels=("0", "1"), threshold=0.5, comparisons=None, selection_errors=None, catalogue=None,
                    **explainer_options) -> "ExplorerData":
         """A one-input tabular model that reads ``X``'s columns as they are.
 
@@ -121,13 +130,13 @@ class ExplorerData:
         inferred = {c: {v: str(v) for v in values} for c, values in _small_integer_columns(frame).items()}
         return cls(model, frame, _identity, {}, None if y is None else np.asarray(y), {**inferred, **(choices or {})},
                    explainer_options, title, outcome, tuple(class_labels), threshold, comparisons or {},
-                   selection_errors or {})
+                   selection_errors or {}, {}, catalogue)
 
     @classmethod
     def from_demo(cls, demo, rows: str = "train", comparisons: bool = True, selection_errors=None) -> "ExplorerData":
         """The explorer view of a :class:`~nbexplain.datasets.DemoModel` on its ``"train"``,
         ``"test"`` or ``"all"`` rows, with tree and lasso-logistic importances beside it."""
-        from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, sequence_elements
+        from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, credit_reason_catalogue, sequence_elements
         from ..datasets.demo import OUTCOME_LABELS
 
         positions = {"train": demo.train_rows, "test": demo.test_rows,
@@ -144,7 +153,7 @@ class ExplorerData:
                        "trained for": f"{record.get('epochs', '?')} epochs"}
         return cls(demo.model, frame, demo.model_inputs, elements, demo.target[chosen], CATEGORY_LABELS,
                    demo.explainer_options(), _DEMO_TITLES[demo.name], "P(default)", OUTCOME_LABELS, 0.5, other,
-                   selection_errors or {}, description)
+                   selection_errors or {}, description, credit_reason_catalogue())
 
 
 _DEMO_TITLES = {"credit_fcn": "Credit default network (64 tanh units, 23 features)",
