@@ -36,7 +36,9 @@ test: install frontend-deps browser
 	$(PY) -m pytest tests
 
 benchmark: install browser
+	$(PY) -m pip install --quiet -e ".[comparisons]"
 	$(PY) benchmarks/bench_sensitivity.py
+	$(PY) benchmarks/bench_integrated.py
 	$(PY) benchmarks/bench_dashboard.py
 
 clean:

@@ -70,8 +70,9 @@ setup(
     extras_require={
         "test": ["pytest>=8.0", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29", "xlwt>=1.3",
                  "openpyxl>=3.1", "lime>=0.2.0.1",
-                 "playwright>=1.40", "jupyterlab>=4.0"],
+                 "playwright>=1.40", "jupyterlab>=4.0", "pyarrow>=14"],
         "comparisons": ["lime>=0.2.0.1", "shap>=0.45"],
+        "parquet": ["pyarrow>=14"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
     },
     entry_points={"console_scripts": ["nbexplain=nbexplain.cli:main"]},

@@ -125,7 +125,7 @@ def report(args, recipe, reference):
     first = next(read_chunks(args.applications, args.validate_rows))
     if args.id_column:
         first = first.set_index(args.id_column)
-    denied = first[recipe.denied(recipe.explainer.score(recipe._inputs(first)))]
+    denied = first[recipe.denied(recipe.explainer.score(recipe.inputs(first)))]
     if len(denied) == 0:
         print(f"No denied applicant among the first {len(first)} rows: no validation report.", file=sys.stderr)
         return

@@ -9,12 +9,14 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 #: Short versions of the long runs; the kernels inherit the environment (and the session's cache).
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: A code cell whose last line starts with one of these displays one widget.
-VIEWS = ("demo_dashboard(", "SamplePicker(", "LocalView(", "WhatIfEditor(", "GlobalView(", "LagView(", "Dashboard(")
+VIEWS = ("demo_dashboard(", "SamplePicker(", "LocalView(", "WhatIfEditor(", "GlobalView(", "LagView(", "Dashboard(",
+         "ReasonsView(", "PopulationView(")
 SHORT_RUN = {"NBEXPLAIN_REPEATS": "1", "NBEXPLAIN_LIME_INSTANCES": "5"}
 
 
 def test_there_are_notebooks():
-    assert {"paper_simulation.ipynb", "paper_credit.ipynb", "dashboard.ipynb", "explore.ipynb"} <= \
+    assert {"paper_simulation.ipynb", "paper_credit.ipynb", "dashboard.ipynb", "explore.ipynb",
+            "adverse_action.ipynb"} <= \
         {p.name for p in NOTEBOOKS}
 
 

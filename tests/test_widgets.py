@@ -255,3 +255,67 @@ def test_the_shipped_front_end_is_the_built_source():
 
     source = Path(__file__).parent.parent / "js" / "whatif.js"
     assert static_file("whatif.js").read_bytes() == source.read_bytes(), "reinstall: pip install -e ."
+
+
+def linear_explorer(frame, catalogue=None):
+    """f(x) = 2 + x w (float64): IG against any baseline b is (x - b) * w exactly."""
+    from nbexplain.credit import ReasonCatalogue, ReasonCode
+
+    weights = np.array([0.3, 0.25, -0.1, 0.05])
+    model = keras.Sequential([keras.Input((4,), dtype="float64"), keras.layers.Dense(1, dtype="float64")])
+    model.layers[0].set_weights([weights[:, None], np.array([2.0])])
+    catalogue = catalogue or ReasonCatalogue((ReasonCode("MONEY", "Income and debt", ("income", "debt")),
+                                              ReasonCode("REGION", "Region", ("region",))), prohibited=("age",))
+    data = ExplorerData.from_keras(model, frame.astype("float64"), None, threshold=2.0, catalogue=catalogue)
+    return ExplorerController(data), weights
+
+
+def test_reasons_view_shows_the_closed_form_contributions_and_follows_its_controls(frame):
+    from nbexplain.widgets import ReasonsView
+
+    controller, w = linear_explorer(frame)
+    view = ReasonsView(controller)
+    X = frame.to_numpy(float)
+    for position in (0, 17):
+        controller.pick(position)
+        contribution = (X[position] - X.mean(axis=0)) * w
+        by_reason = dict(zip(view.result.by_reason.labels("reason"), view.result.by_reason.values))
+        money = contribution[0] + contribution[1]
+        label = next(k for k in by_reason if k.endswith("Income and debt"))
+        assert by_reason[label] == pytest.approx(money, abs=1e-10)
+        assert by_reason["age (prohibited basis)"] == pytest.approx(contribution[2], abs=1e-10)
+        stated = [r.code for r in view.result.notice.reasons]
+        assert ("MONEY" in stated) == (money > 0.01 * (max(money, 0) + max(contribution[3], 0) + max(contribution[2], 0)))
+        heights = np.asarray(view.chart.bars.y)  # offset, raises, lowers, level
+        drawn = heights[1] - heights[2]
+        labels = list(view.chart.bars.x)
+        assert drawn[labels.index(label)] == pytest.approx(money, abs=1e-10)
+        assert heights[3][labels.index("applicant's score")] == pytest.approx(2 + X[position] @ w)
+        assert "completeness error" in view.summary.value
+    before = view.result.baseline["kind"]
+    view.baseline.value = "median"
+    assert view.result.baseline["kind"] == "median input" != before
+    view.steps.value = "auto"
+    assert view.result.completeness_error <= 1e-6
+
+
+def test_population_view_is_the_difference_of_cohort_means_times_the_weights(frame):
+    from nbexplain.widgets import PopulationView
+
+    controller, w = linear_explorer(frame)
+    view = PopulationView(controller, max_pairs=10 ** 6)
+    first, second = view.members(view.cohorts[0]), view.members(view.cohorts[1])
+    X = frame.to_numpy(float)
+    truth = (X[first].mean(axis=0) - X[second].mean(axis=0)) * w
+    np.testing.assert_allclose(view.result.sel(column=list(frame.columns)).values, truth, atol=1e-10)
+    assert view.result.meta["exact"] and view.result.meta["completeness_error"] < 1e-10
+    assert len(view.chart.bars.x) == 4 and "mean score" in view.summary.value
+    view.cohorts[0][0].value = -1
+    view.cohorts[0][2].value = (2.0, float(controller.scores.max()))
+    view.compare.click()
+    assert view.members(view.cohorts[0]).size == int((controller.scores >= 2.0).sum())
+    view.cohorts[0][2].value = (float(controller.scores.max()), float(controller.scores.max()))
+    view.cohorts[1][0].value = 1
+    view.cohorts[1][2].value = (float(controller.scores.min()), float(controller.scores.min()))
+    view.compare.click()
+    assert "is empty" in view.errors.widget.value

@@ -13,6 +13,7 @@ by the output's suffix), with a progress bar.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +138,8 @@ class ReasonExplainer:
         scores = np.asarray(scores, dtype=float)
         return scores >= self.cutoff if self.catalogue.adverse == "increase" else scores < self.cutoff
 
-    def _inputs(self, frame):
+    def inputs(self, frame):
+        """Model inputs of raw application rows (their required columns checked)."""
         if self.columns is not None:
             missing = [c for c in self.columns if c not in frame.columns]
             if missing:
@@ -147,7 +149,7 @@ class ReasonExplainer:
 
     def attributions(self, frame):
         """Attributions of ``frame``'s rows against the (once resolved) baseline."""
-        inputs = self._inputs(frame)
+        inputs = self.inputs(frame)
         if self.resolved_ is None:
             self.resolved_ = self.explainer.resolve_baseline(self.baseline, inputs)
         return self.explainer.explain(inputs, self.resolved_)
@@ -155,7 +157,8 @@ class ReasonExplainer:
     def explain(self, frame):
         """:class:`~nbexplain.credit.RankedReasons` of every row of ``frame`` (denied or not):
         ``.applicant(i)`` for one notice, ``.table()`` for all."""
-        return reasons_from_attributions(self.attributions(frame), self.catalogue, self.max_reasons, self.elements)
+        ranked = reasons_from_attributions(self.attributions(frame), self.catalogue, self.max_reasons, self.elements)
+        return replace(ranked, applicants=tuple(frame.index))  # the rows' own labels, whatever the inputs keep
 
     def explain_file(self, path, out, *, chunk_rows: int = 5_000, id_column=None, progress=True) -> dict:
         """Reasons for every denied applicant of a CSV / Parquet file, one row each, written to
@@ -180,7 +183,7 @@ class ReasonExplainer:
                         if id_column not in chunk.columns:
                             raise InputDataError(f"{path} has no id column {id_column!r}; columns: {list(chunk.columns)}.")
                         chunk = chunk.set_index(id_column)
-                    scores = self.explainer.score(self._inputs(chunk))
+                    scores = self.explainer.score(self.inputs(chunk))
                     denied = chunk[self.denied(scores)]
                     summary["rows"] += len(chunk)
                     if len(denied):

@@ -154,7 +154,7 @@ class IntegratedGradients:
             raise NBExplainError(f"A paired baseline needs one point per sample: {k} points for {n} samples.")
         pairs = n if resolved.per_sample else n * k
         locate = (lambda p: (p, p)) if resolved.per_sample else (lambda p: (p // k, p % k))
-        fx, fb = self._scores(plan, xs), self._scores(plan, bs)
+        fx, fb = self._scores(plan, xs, bs)
         sums = {name: np.zeros(xs[name].shape, dtype=np.float64) for name in plan.names}
         steps = np.zeros(n, dtype=int)
 
@@ -201,7 +201,7 @@ class IntegratedGradients:
             rng = np.random.default_rng(seed)
             sample_a, sample_b = rng.integers(0, n_a, max_pairs), rng.integers(0, n_b, max_pairs)
             pairs, locate = int(max_pairs), (lambda p: (sample_a[p], sample_b[p]))
-        fx, fb = self._scores(plan, xs), self._scores(plan, bs)
+        fx, fb = self._scores(plan, xs, bs)
         shapes = {name: xs[name].shape[1:] for name in plan.names}
         sums = {name: np.zeros(shapes[name]) for name in plan.names}
         squares = {name: np.zeros(shapes[name]) for name in plan.names}
@@ -249,7 +249,7 @@ class IntegratedGradients:
     def score(self, X) -> np.ndarray:
         """The explained score ``f(x)`` of every sample."""
         plan = self._plan(X)
-        return self._scores(plan, plan.prepared.arrays)
+        return self._scores(plan, plan.prepared.arrays)[0]
 
     # -------------------------------------------------------------- internals
     def _plan(self, X):
@@ -269,8 +269,11 @@ class IntegratedGradients:
             return baseline
         return as_baseline(baseline).resolve(BaselineContext(plan, self.batch_size))
 
-    def _scores(self, plan, arrays) -> np.ndarray:
-        return plan.evaluate(dict(arrays), self.batch_size, progress=False)[0].astype(np.float64)
+    def _scores(self, plan, *blocks) -> list:
+        """The explained score of every row of each block ``{input: (n_i, *shape)}``, in one pass."""
+        joined = {name: np.concatenate([block[name] for block in blocks]) for name in plan.names}
+        scores = plan.evaluate(joined, self.batch_size, progress=False)[0].astype(np.float64)
+        return np.split(scores, np.cumsum([len(next(iter(block.values()))) for block in blocks])[:-1])
 
     def _integrate(self, plan, xs, bs, fx, fb, pairs, locate, consume, description):
         """Integrate every pair ``p`` (sample ``locate(p)[0]`` against baseline ``locate(p)[1]``),
@@ -311,15 +314,15 @@ class IntegratedGradients:
             i, j = px[start:start + per_call], pb[start:start + per_call]
             path, delta = {}, {}
             for name in plan.names:
-                x = xs[name][i].astype(np.float64)            # (p, *shape)
-                b = bs[name][j].astype(np.float64)
-                delta[name] = x - b
-                a = nodes.reshape(1, -1, *([1] * (x.ndim - 1)))  # (1, m, 1, ...)
-                path[name] = (b[:, None] + a * delta[name][:, None]).reshape(-1, *x.shape[1:]).astype(plan.dtype)
+                x, b = xs[name][i], bs[name][j]                 # (p, *shape), in the model's dtype
+                delta[name] = x.astype(np.float64) - b           # exact: the attributions' factor
+                a = nodes.astype(plan.dtype).reshape(1, -1, *([1] * (x.ndim - 1)))  # (1, m, 1, ...)
+                path[name] = (b[:, None] + a * (x - b)[:, None]).reshape(-1, *x.shape[1:])
             _, gradients = plan.function(path)                 # {input: (p * m, *shape)}
             for name in plan.names:
-                g = gradients[name].reshape(len(i), steps, *xs[name].shape[1:]).astype(np.float64)
-                out[name][start:start + len(i)] = np.tensordot(weights, g, axes=([0], [1])) * delta[name]
+                g = gradients[name].reshape(len(i), steps, -1).astype(np.float64)  # (p, m, elements)
+                integral = np.matmul(weights, g).reshape(len(i), *xs[name].shape[1:])  # sum_k w_k g_k
+                out[name][start:start + len(i)] = integral * delta[name]
         return out
 
     def _layout(self, plan):
