@@ -22,7 +22,8 @@ import numpy as np
 
 from ._version import __version__
 from .errors import NBExplainError, unknown_name
-from .explanation import Explanation, array_from_json, freeze_mapping, frozen_array, load_json, to_jsonable
+from .explanation import (Explanation, array_from_json, dump_json, freeze_mapping, frozen_array, load_typed,
+                          to_jsonable)
 from .sensitivities import InputLayout
 
 
@@ -210,19 +211,11 @@ class Attributions:
         })
 
     def to_json(self, path=None) -> str:
-        import json
-
-        text = json.dumps(self.to_dict())
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return dump_json(self.to_dict(), path)
 
     @classmethod
     def from_json(cls, text_or_path) -> "Attributions":
-        payload = load_json(text_or_path)
-        if payload.get("type") != "Attributions":
-            raise NBExplainError(f"Not serialised Attributions (type={payload.get('type')!r}).")
+        payload = load_typed(text_or_path, "Attributions")
         arrays = lambda block: None if block is None else {k: array_from_json(v, float) for k, v in block.items()}  # noqa: E731
         return cls(values=arrays(payload["values"]), data=arrays(payload["data"]),
                    output=array_from_json(payload["output"], float),

@@ -132,33 +132,43 @@ class _FromReference(Baseline):
         return arrays, facts
 
 
+class _PointFromReference(_FromReference):
+    """One point summarising the reference rows element by element (see ``summarise``)."""
+
+    @staticmethod
+    def summarise(rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def resolve(self, context) -> ResolvedBaseline:
+        rows, facts = self.reference_rows(context)
+        point = {name: self.summarise(array)[None] for name, array in rows.items()}
+        average_score = float(context.score(rows).mean())
+        return ResolvedBaseline(point, self._record(context, point, average_score_of_reference=average_score, **facts))
+
+
 @dataclass(frozen=True, eq=False)
-class AverageInput(_FromReference):
+class AverageInput(_PointFromReference):
     """The mean input of the reference rows (``b = 1/N sum_i x^i``): one point."""
 
     kind = "average input"
     statement = ("Every input at its mean over the reference rows (all applicants). A nonlinear model's "
                  "score at this point is not its average score; both are recorded.")
 
-    def resolve(self, context) -> ResolvedBaseline:
-        rows, facts = self.reference_rows(context)
-        point = {name: array.mean(axis=0, keepdims=True) for name, array in rows.items()}
-        average_score = float(context.score(rows).mean())
-        return ResolvedBaseline(point, self._record(context, point, average_score_of_reference=average_score, **facts))
+    @staticmethod
+    def summarise(rows):
+        return rows.mean(axis=0)
 
 
 @dataclass(frozen=True, eq=False)
-class MedianInput(_FromReference):
+class MedianInput(_PointFromReference):
     """The element-wise median input of the reference rows: one point."""
 
     kind = "median input"
     statement = "Every input at its median over the reference rows (all applicants)."
 
-    def resolve(self, context) -> ResolvedBaseline:
-        rows, facts = self.reference_rows(context)
-        point = {name: np.median(array, axis=0, keepdims=True) for name, array in rows.items()}
-        average_score = float(context.score(rows).mean())
-        return ResolvedBaseline(point, self._record(context, point, average_score_of_reference=average_score, **facts))
+    @staticmethod
+    def summarise(rows):
+        return np.median(rows, axis=0)
 
 
 @dataclass(frozen=True, eq=False)

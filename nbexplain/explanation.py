@@ -256,11 +256,7 @@ class Explanation:
 
     def to_json(self, path=None, **kwargs) -> str:
         """Serialise to JSON (written to ``path`` too when given); :meth:`from_json` reads it back."""
-        text = json.dumps(self.to_dict(), **kwargs)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return dump_json(self.to_dict(), path, **kwargs)
 
     @classmethod
     def from_dict(cls, payload: Mapping) -> "Explanation":
@@ -280,6 +276,26 @@ class Explanation:
     def __repr__(self):
         dims = ", ".join(f"{d}={len(self.coords[d])}" for d in self.dims)
         return f"Explanation({self.meta.get('method', '?')}: {self.meta.get('view', '')} [{dims}])"
+
+
+def save_text(text: str, path=None) -> str:
+    """Write ``text`` to ``path`` when given; return it either way (every ``to_json`` / ``to_html``)."""
+    if path is not None:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return text
+
+
+def dump_json(payload, path=None, **kwargs) -> str:
+    return save_text(json.dumps(payload, **kwargs), path)
+
+
+def load_typed(text_or_path, kind: str) -> dict:
+    """Read a payload written by ``to_json`` of a result of type ``kind``; refuse any other."""
+    payload = load_json(text_or_path)
+    if payload.get("type") != kind:
+        raise NBExplainError(f"Not a serialised {kind} (type={payload.get('type')!r}).")
+    return payload
 
 
 def load_json(text_or_path):

@@ -39,7 +39,8 @@ import numpy as np
 
 from ._version import __version__
 from .errors import NBExplainError, unknown_name
-from .explanation import Explanation, array_from_json, freeze_mapping, frozen_array, load_json, to_jsonable
+from .explanation import (Explanation, array_from_json, dump_json, freeze_mapping, frozen_array, load_typed,
+                          to_jsonable)
 
 INPUT_KINDS = ("tabular", "sequence", "tensor", "embedding")
 _TENSOR_DIMS = {3: ("row", "column", "channel"), 2: ("step", "feature")}
@@ -439,19 +440,11 @@ class Sensitivities:
         })
 
     def to_json(self, path=None) -> str:
-        import json
-
-        text = json.dumps(self.to_dict())
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return dump_json(self.to_dict(), path)
 
     @classmethod
     def from_json(cls, text_or_path) -> "Sensitivities":
-        payload = load_json(text_or_path)
-        if payload.get("type") != "Sensitivities":
-            raise NBExplainError(f"Not serialised Sensitivities (type={payload.get('type')!r}).")
+        payload = load_typed(text_or_path, "Sensitivities")
         arrays = lambda block: {k: array_from_json(v["values"], v["dtype"]) for k, v in block.items()}  # noqa: E731
         return cls(gradients=arrays(payload["gradients"]), data=arrays(payload["data"]),
                    output=array_from_json(payload["output"], float),

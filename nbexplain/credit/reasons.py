@@ -14,7 +14,6 @@ Contributions in the favourable direction never become reasons.
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -22,7 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import InputDataError, NBExplainError, unknown_name
-from ..explanation import freeze_mapping, to_jsonable
+from ..explanation import dump_json, freeze_mapping, to_jsonable
 
 MAX_REASONS = 4
 
@@ -140,11 +139,7 @@ class ReasonCatalogue:
                 "min_share": self.min_share}
 
     def to_json(self, path=None) -> str:
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return dump_json(self.to_dict(), path, indent=2)
 
     @classmethod
     def from_json(cls, text_or_path) -> "ReasonCatalogue":

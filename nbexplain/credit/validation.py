@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._version import __version__
-from ..explanation import to_jsonable
+from ..explanation import dump_json, save_text, to_jsonable
 
 COMPLETENESS_BINS = tuple(10.0 ** k for k in range(-10, 1))
 
@@ -56,18 +55,10 @@ class ReasonValidation:
         return to_jsonable(self.record)
 
     def to_json(self, path=None) -> str:
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return dump_json(self.to_dict(), path, indent=2)
 
     def to_html(self, path=None) -> str:
-        text = render_html(self.to_dict())
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return save_text(render_html(self.to_dict()), path)
 
 
 def validate_reasons(reasons, applicants, *, baselines=None, redraws: int = 3, seed: int = 0,
