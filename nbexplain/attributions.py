@@ -21,7 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from ._version import __version__
-from .errors import NBExplainError, unknown_name
+from .errors import NBExplainError
 from .explanation import (Explanation, array_from_json, dump_json, freeze_mapping, frozen_array, load_typed,
                           to_jsonable)
 from .sensitivities import InputLayout
@@ -173,12 +173,6 @@ class Attributions:
         if not -self.n_samples <= position < self.n_samples:
             raise NBExplainError(f"Sample {position} is out of range: {self.n_samples} samples were explained.")
         return position % self.n_samples
-
-    def element(self, input, index) -> np.ndarray:
-        """Attribution of one input element (``index`` within a sample) for every sample, ``(n,)``."""
-        if input not in self.values:
-            raise unknown_name("model input", input, list(self.values))
-        return self.values[input][(slice(None), *tuple(index))]
 
     def completeness_summary(self) -> dict:
         """Distribution of the completeness error: max, mean and quantiles."""

@@ -340,17 +340,5 @@ def as_baseline(baseline) -> Baseline:
     return UserPoint(baseline)
 
 
-BASELINE_KINDS = {cls.kind: cls for cls in (AverageInput, MedianInput, ReferenceSet, CutoffCohort, BestScore)}
-
-
-def make_baseline(kind: str, reference, **options) -> Baseline:
-    """Build a documented baseline by its ``kind`` name from reference rows."""
-    if kind not in BASELINE_KINDS:
-        from .errors import unknown_name
-
-        raise unknown_name("baseline kind", kind, BASELINE_KINDS)
-    return BASELINE_KINDS[kind](reference=reference, **options)
-
-
-__all__ = ["AverageInput", "BASELINE_KINDS", "Baseline", "BestScore", "CutoffCohort", "MedianInput",
-           "PairedBaseline", "ReferenceSet", "ResolvedBaseline", "UserPoint", "as_baseline", "make_baseline"]
+__all__ = ["AverageInput", "Baseline", "BestScore", "CutoffCohort", "MedianInput", "PairedBaseline", "ReferenceSet",
+           "ResolvedBaseline", "UserPoint", "as_baseline"]

@@ -318,14 +318,20 @@ def rank_reasons(values, feature_names, catalogue: ReasonCatalogue, *, score, ba
                          applicants, freeze_mapping(meta or {}))
 
 
+def at_elements(arrays, elements) -> np.ndarray:
+    """``(n, C)``: for each ``column: (input or None for the first input, index)`` of
+    ``elements``, the entry of ``arrays[input]`` at that element of every row."""
+    first = next(iter(arrays))
+    return np.stack([np.asarray(arrays[name or first])[(slice(None), *tuple(index))]
+                     for name, index in elements.values()], axis=1)
+
+
 def column_attributions(attributions, elements=None) -> tuple:
     """Signed attributions ``(n, C)`` and names: per reported feature, or, with ``elements``
     (``{column: (input or None, index)}``), per raw column read off its own input element."""
     if not elements:
         return attributions.feature_values(), attributions.feature_names
-    names = list(attributions.values)
-    columns = [np.asarray(attributions.element(name or names[0], index)) for name, index in elements.values()]
-    return np.stack(columns, axis=1), tuple(elements)
+    return at_elements(attributions.values, elements), tuple(elements)
 
 
 def reasons_from_attributions(attributions, catalogue: ReasonCatalogue, max_reasons: int = MAX_REASONS,

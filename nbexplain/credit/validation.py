@@ -37,11 +37,11 @@ def reason_changes(first, second) -> dict:
             "applicants": int(len(top_first))}
 
 
-def completeness_distribution(errors) -> dict:
-    errors = np.asarray(errors, dtype=float)
+def completeness_distribution(attributions) -> dict:
+    """The result's completeness summary plus a histogram over decades (1e-10 .. 1)."""
+    errors = attributions.completeness_error
     counts = np.histogram(np.clip(errors, COMPLETENESS_BINS[0], COMPLETENESS_BINS[-1]), bins=COMPLETENESS_BINS)[0]
-    return {"max": float(errors.max()), "mean": float(errors.mean()),
-            **dict(zip(("median", "p90", "p99"), np.quantile(errors, [0.5, 0.9, 0.99]).tolist())),
+    return {**attributions.completeness_summary(),
             "histogram": {"edges": list(COMPLETENESS_BINS), "counts": counts.tolist()}}
 
 
@@ -131,7 +131,7 @@ def validate_reasons(reasons, applicants, *, baselines=None, redraws: int = 3, s
         "catalogue": reasons.catalogue.to_dict(),
         "cutoff": reasons.cutoff, "max_reasons": reasons.max_reasons,
         "applicants": int(len(top)), "denied_at_cutoff": int(denied.sum()),
-        "completeness": completeness_distribution(attributions.completeness_error),
+        "completeness": completeness_distribution(attributions),
         "steps_doubled": stability_steps,
         "reference_redrawn": {"method": redraw_note, "runs": redrawn,
                               **({"top_reason_changed": float(np.mean([r["top_reason_changed"] for r in redrawn])),

@@ -267,14 +267,12 @@ class ExplorerController(traitlets.HasTraits):
         result = self.integrated(steps).compare_populations(self.data.to_inputs(frame.iloc[first]),
                                                             self.data.to_inputs(frame.iloc[second]),
                                                             max_pairs=max_pairs, labels=labels)
-        from ..credit.reasons import column_attributions
+        from ..credit.reasons import at_elements, column_attributions
 
         values, columns = column_attributions(result, self.data.elements)
         errors = {}
         if result.standard_error is not None:
-            names = list(result.standard_error)
-            for column, (name, index) in self.data.elements.items():
-                errors[column] = float(result.standard_error[name or names[0]][(0, *index)])
+            errors = dict(zip(columns, at_elements(result.standard_error, self.data.elements)[0].tolist()))
         meta = {**result.meta, "view": "mean attribution difference by column", "standard_error": errors,
                 "mean_scores": [float(result.output[0]), float(result.baseline_output[0])],
                 "completeness_error": float(result.completeness_error[0]), "sizes": [int(first.size), int(second.size)]}
