@@ -10,7 +10,10 @@ model with respect to every input, for every sample of ``X``:
   in the signature, so a last, smaller chunk or a later call reuses the same graph;
 * samples are independent in inference mode (``training=False``), so the gradient of the sum of
   the selected outputs over a chunk is, row by row, each sample's own gradient; for a sequence
-  output explained at every step, one backward pass per output step gives the step jacobian.
+  output explained at every step, one backward pass per output step gives the step jacobian;
+* for Integrated Gradients, :meth:`GradientFunction.path_integral` builds the straight-line path
+  points and sums the quadrature around the same traced step, inside the graph, so only one
+  number per input element and sample comes back.
 
 Shapes (``b`` = chunk rows, ``tau`` = output steps):
     inputs     {name: (b, *input_shape)}
@@ -188,6 +191,10 @@ class GradientFunction:
         self.structure = structure
         self.trace_count = 0
         self._function = tf.function(self._step, input_signature=[signature], autograph=False)
+        dtype = next(iter(signature.values())).dtype
+        self._path_signature = [signature, signature, tf.TensorSpec((None,), dtype, name="nodes"),
+                                tf.TensorSpec((None,), dtype, name="weights")]
+        self._path_function = None
 
     def _select(self, outputs):
         """(b, ...) model outputs -> (b,) or (b, tau) selected values."""
@@ -230,6 +237,40 @@ class GradientFunction:
                     "passed through a non-differentiable operation (argmax, rounding, a lookup by id).")
             grads[name] = per_step[0][position] if steps is None else tf.stack([s[position] for s in per_step], axis=1)
         return y, grads
+
+    def _path_step(self, x, b, nodes, weights):
+        """``sum_k w_k grad f(b_i + a_k (x_i - b_i))`` for every row ``i``: the ``p * m`` path
+        points are built, differentiated by :meth:`_step` and summed with the weights inside one
+        graph, so only ``(p, *shape)`` numbers leave it (in the model's dtype)."""
+        import tensorflow as tf
+
+        m = tf.shape(nodes)[0]
+        path = {}
+        for name in self.names:
+            shape = list(x[name].shape[1:])
+            a = tf.reshape(nodes, [1, -1] + [1] * len(shape))                     # (1, m, 1, ...)
+            points = b[name][:, None] + a * (x[name] - b[name])[:, None]          # (p, m, *shape)
+            path[name] = tf.reshape(points, [-1] + shape)
+        _, grads = self._step(path)
+        return {name: tf.reduce_sum(tf.reshape(grads[name], [-1, m, int(np.prod(x[name].shape[1:]))])
+                                    * weights[None, :, None], axis=1) for name in self.names}
+
+    def path_integral(self, x: dict, b: dict, nodes, weights) -> dict:
+        """Quadrature of the gradient along the straight paths from ``b`` to ``x`` (same rows):
+        ``{input: (p, elements)}``, ``sum_k weights_k grad f(b + nodes_k (x - b))``."""
+        import tensorflow as tf
+
+        if self.resolved.many_to_many or self.embeddings:
+            raise NBExplainError("Path integrals explain one score per sample of numeric inputs.")
+        if self._path_function is None:
+            self._path_function = tf.function(self._path_step, input_signature=self._path_signature,
+                                              autograph=False)
+        dtype = self._path_signature[2].dtype.as_numpy_dtype
+        result = self._path_function({k: tf.convert_to_tensor(v) for k, v in x.items()},
+                                     {k: tf.convert_to_tensor(v) for k, v in b.items()},
+                                     tf.convert_to_tensor(np.asarray(nodes, dtype=dtype)),
+                                     tf.convert_to_tensor(np.asarray(weights, dtype=dtype)))
+        return {k: v.numpy() for k, v in result.items()}
 
     @staticmethod
     def _lookup_gradient(gradient, ids, layer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 
 import numpy as np
 
@@ -126,13 +127,24 @@ def fingerprint(model) -> str:
     """SHA-256 over the model's class, configuration and weights: two results with the same
     fingerprint were computed from the same function."""
     digest = hashlib.sha256(type(model).__qualname__.encode())
-    try:
-        digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
-    except (NotImplementedError, TypeError, AttributeError):
-        pass
+    digest.update(_config_text(model))
     for weight in model.get_weights():
         digest.update(np.ascontiguousarray(weight).tobytes())
     return digest.hexdigest()[:16]
+
+
+_CONFIGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _config_text(model) -> bytes:
+    """The model's configuration as JSON, serialised once per model object (the architecture of
+    a built model does not change; its weights do, and are hashed at every call)."""
+    if model not in _CONFIGS:
+        try:
+            _CONFIGS[model] = json.dumps(model.get_config(), sort_keys=True, default=str).encode()
+        except (NotImplementedError, TypeError, AttributeError):
+            _CONFIGS[model] = b""
+    return _CONFIGS[model]
 
 
 def check_embeddings(model, embeddings, input_names) -> dict:

@@ -22,6 +22,7 @@ chunks (exact) or a uniform sample of them (with a standard error).
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -39,7 +40,20 @@ FORMULA = "A_e = (x_e - b_e) * sum_k w_k df/dx_e(b + a_k (x - b));  error = |sum
 
 
 def quadrature(rule: str, steps: int):
-    """Nodes ``a_k`` in [0, 1] and weights ``w_k`` (summing to 1) of ``rule`` with ``steps`` points."""
+    """Nodes ``a_k`` in [0, 1] and weights ``w_k`` (summing to 1) of ``rule`` with ``steps`` points
+    (read-only arrays, computed once per rule and count)."""
+    return _quadrature(rule, int(steps))
+
+
+@functools.lru_cache(maxsize=64)
+def _quadrature(rule: str, steps: int):
+    nodes, weights = _nodes_and_weights(rule, steps)
+    for array in (nodes, weights):
+        array.flags.writeable = False
+    return nodes, weights
+
+
+def _nodes_and_weights(rule: str, steps: int):
     if rule not in RULES:
         raise unknown_name("quadrature rule", rule, RULES)
     steps = int(steps)
@@ -306,23 +320,20 @@ class IntegratedGradients:
 
     def _path_integral(self, plan, xs, bs, px, pb, steps, rows) -> dict:
         """``(x - b) * sum_k w_k grad f(b + a_k (x - b))`` for pairs (px, pb), ``{input: (P, *shape)}``,
-        ``rows // steps`` pairs (``rows`` path points) per call of the gradient primitive."""
+        ``rows // steps`` pairs (``rows`` path points) per call of the gradient primitive, which
+        builds the paths and sums the quadrature in the model's dtype; the factor ``x - b`` is
+        exact (float64)."""
         nodes, weights = quadrature(self.rule, steps)
         out = {name: np.empty((len(px), *xs[name].shape[1:])) for name in plan.names}
         per_call = max(1, rows // steps)
         for start in range(0, len(px), per_call):
             i, j = px[start:start + per_call], pb[start:start + per_call]
-            path, delta = {}, {}
+            x = {name: xs[name][i] for name in plan.names}        # (p, *shape), in the model's dtype
+            b = {name: bs[name][j] for name in plan.names}
+            integrals = plan.function.path_integral(x, b, nodes, weights)  # {input: (p, elements)}
             for name in plan.names:
-                x, b = xs[name][i], bs[name][j]                 # (p, *shape), in the model's dtype
-                delta[name] = x.astype(np.float64) - b           # exact: the attributions' factor
-                a = nodes.astype(plan.dtype).reshape(1, -1, *([1] * (x.ndim - 1)))  # (1, m, 1, ...)
-                path[name] = (b[:, None] + a * (x - b)[:, None]).reshape(-1, *x.shape[1:])
-            _, gradients = plan.function(path)                 # {input: (p * m, *shape)}
-            for name in plan.names:
-                g = gradients[name].reshape(len(i), steps, -1).astype(np.float64)  # (p, m, elements)
-                integral = np.matmul(weights, g).reshape(len(i), *xs[name].shape[1:])  # sum_k w_k g_k
-                out[name][start:start + len(i)] = integral * delta[name]
+                delta = x[name].astype(np.float64) - b[name]     # exact: the attributions' factor
+                out[name][start:start + len(i)] = integrals[name].reshape(delta.shape) * delta
         return out
 
     def _layout(self, plan):
