@@ -39,14 +39,10 @@ RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "ri
 FORMULA = "A_e = (x_e - b_e) * sum_k w_k df/dx_e(b + a_k (x - b));  error = |sum_e A_e - (f(x) - f(b))|"
 
 
+@functools.lru_cache(maxsize=64)
 def quadrature(rule: str, steps: int):
     """Nodes ``a_k`` in [0, 1] and weights ``w_k`` (summing to 1) of ``rule`` with ``steps`` points
     (read-only arrays, computed once per rule and count)."""
-    return _quadrature(rule, int(steps))
-
-
-@functools.lru_cache(maxsize=64)
-def _quadrature(rule: str, steps: int):
     nodes, weights = _nodes_and_weights(rule, steps)
     for array in (nodes, weights):
         array.flags.writeable = False
