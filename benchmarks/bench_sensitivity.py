@@ -55,12 +55,12 @@ def numpy_reference(X, W1, b1, W2, b2, target=1):
 
 def memory_child(rows):
     """Explain ``rows`` random rows in chunks; print the peak RSS growth in MB."""
-    from nbexplain import SensitivityExplainer
+    from nbexplain import Sensitivity
     from nbexplain.datasets.models import credit_network
 
     model = credit_network(23)
     X = np.random.default_rng(0).standard_normal((rows, 23), dtype=np.float32)  # no float64 temporary
-    explainer = SensitivityExplainer(model, target=1, batch_size=65_536, progress=False)
+    explainer = Sensitivity(model, target=1, batch_size=65_536, progress=False)
     explainer.explain(X[:1000]).global_importance()  # trace outside the measurement
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     importance = explainer.explain(X).global_importance()
@@ -80,13 +80,13 @@ def main():
         memory_child(args.memory_child)
         return
 
-    from nbexplain import SensitivityExplainer
+    from nbexplain import Sensitivity
     from nbexplain.datasets.models import credit_network
 
     model = credit_network(23)
     W1, b1, W2, b2 = [w.astype("float32") for w in model.get_weights()]
     X = np.random.default_rng(0).standard_normal((args.rows, 23)).astype("float32")
-    explainer = SensitivityExplainer(model, target=1)
+    explainer = Sensitivity(model, target=1)
 
     start = time.perf_counter()
     cold = explainer.explain(X).global_importance()

@@ -1,32 +1,25 @@
-"""nbexplain: sensitivity explanations of neural-network credit models, for Jupyter and Voila.
+"""nbexplain: explanations of credit-risk models for Python, Jupyter and Voila.
 
-Results (:class:`Explanation`, :class:`Sensitivities`) import without TensorFlow; the explainers
-load TensorFlow the first time they are used.
+The flow is model -> engine -> results -> charts -> widgets: :mod:`nbexplain.model` reads what a
+model takes and returns, :mod:`nbexplain.engine` holds the explainers, :mod:`nbexplain.results`
+the immutable results (readable without TensorFlow), :mod:`nbexplain.charts` draws results and
+:mod:`nbexplain.widgets` composes them for people. :mod:`nbexplain.credit` is what lenders do with
+explanations; :mod:`nbexplain.datasets` and :mod:`nbexplain.reproduce` sit beside them.
+
+Importing nbexplain does not import TensorFlow: it is loaded, quietly, the first time an
+explainer runs.
 """
-import os as _os
 
 from ._version import __version__
-from .errors import (InputDataError, NBExplainError, NotDifferentiableError, OutputSelectionError,
-                     UnknownNameError)
-from .attributions import Attributions
-from .baselines import (AverageInput, BestScore, CutoffCohort, MedianInput, PairedBaseline, ReferenceSet,
-                        UserPoint)
-from .explanation import Explanation
-from .sensitivities import FeatureGroup, InputLayout, Sensitivities
+from .engine import (AverageInput, BestScore, CutoffCohort, IntegratedGradients, MedianInput, PairedBaseline,
+                     ReferenceSet, Sensitivity, UserPoint, compute_gradients)
+from .errors import (DataFileError, InputDataError, MissingDependencyError, NBExplainError, NonFiniteScoreError,
+                     NotDifferentiableError, OutputSelectionError, UnknownNameError)
+from .model import OutputSelection
+from .results import Attributions, Explanation, FeatureGroup, InputLayout, Sensitivities
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-_ENGINE = {"SensitivityExplainer", "IntegratedGradients", "OutputSelection", "compute_gradients"}
-
-__all__ = ["Attributions", "AverageInput", "BestScore", "CutoffCohort", "Explanation", "IntegratedGradients",
-           "MedianInput", "PairedBaseline", "ReferenceSet", "UserPoint", "FeatureGroup", "InputDataError", "InputLayout", "NBExplainError",
-           "NotDifferentiableError", "OutputSelectionError", "Sensitivities", "SensitivityExplainer",
-           "OutputSelection", "UnknownNameError", "__version__"]
-
-
-def __getattr__(name):
-    if name in _ENGINE:
-        from . import engine
-
-        return getattr(engine, name)
-    raise AttributeError(f"module 'nbexplain' has no attribute {name!r}")
+__all__ = ["Attributions", "AverageInput", "BestScore", "CutoffCohort", "DataFileError", "Explanation", "FeatureGroup",
+           "InputDataError", "InputLayout", "IntegratedGradients", "MedianInput", "MissingDependencyError",
+           "NBExplainError", "NonFiniteScoreError", "NotDifferentiableError", "OutputSelection", "OutputSelectionError",
+           "PairedBaseline", "ReferenceSet", "Sensitivities", "Sensitivity", "UnknownNameError", "UserPoint",
+           "__version__", "compute_gradients"]

@@ -1,36 +1,64 @@
-"""Import TensorFlow without its C++ start-up chatter reaching a notebook or dashboard page.
+"""The one way nbexplain reaches TensorFlow and Keras: imported once, quietly.
 
-TensorFlow writes an absl pre-initialisation warning and a oneDNN notice straight to file
-descriptor 2 while it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. ipykernel forwards that
-descriptor into the notebook, so Voila would show them above the dashboard. The import runs
-with descriptor 2 pointed at a temporary file; an import that fails re-raises its Python error
-with that text attached.
+TensorFlow writes an absl pre-initialisation warning, a oneDNN notice and CUDA probing lines
+straight to file descriptor 2 while it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. A terminal
+shows them under every command, and ipykernel forwards that descriptor into the notebook, so
+Voila would show them above the dashboard. The import runs with descriptor 2 pointed at a
+temporary file; an import that fails raises :class:`~nbexplain.errors.MissingDependencyError`
+with that text attached. Every module of nbexplain that needs TensorFlow or Keras calls
+:func:`keras_module` or :func:`tensorflow_module` (an import contract checks that no other
+module imports them).
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+import threading
+from types import ModuleType
+
+from .errors import MissingDependencyError
+
+_LOCK = threading.Lock()
 
 
-def import_quietly():
-    """Import keras (and so TensorFlow) once, dropping what the C++ runtime prints while loading."""
+def _import_quietly() -> None:
     if "keras" in sys.modules and "tensorflow" in sys.modules:
-        return sys.modules["keras"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            import keras
-            import tensorflow  # noqa: F401
-        except ImportError as error:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            raise ImportError(f"{error}\nTensorFlow printed while loading:\n"
-                              f"{sink.read().decode(errors='replace')}") from error
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    return keras
+        return
+    with _LOCK:
+        if "keras" in sys.modules and "tensorflow" in sys.modules:
+            return
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile(mode="w+b") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                import keras  # noqa: F401
+                import tensorflow
+            except ImportError as error:
+                os.dup2(saved, 2)
+                sink.seek(0)
+                printed = sink.read().decode(errors="replace").strip()
+                raise MissingDependencyError(
+                    "Explaining Keras models needs TensorFlow, which could not be imported "
+                    f"({error}). Install it with: pip install 'nbexplain[cpu]' (or 'nbexplain[gpu]' for an "
+                    "NVIDIA GPU build)." + (f"\nTensorFlow printed while loading:\n{printed}" if printed else "")
+                ) from error
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+        tensorflow.get_logger().setLevel("ERROR")
+
+
+def keras_module() -> ModuleType:
+    """The ``keras`` module (and so TensorFlow), imported once without start-up chatter."""
+    _import_quietly()
+    return sys.modules["keras"]
+
+
+def tensorflow_module() -> ModuleType:
+    """The ``tensorflow`` module, imported once without start-up chatter."""
+    _import_quietly()
+    return sys.modules["tensorflow"]

@@ -35,7 +35,6 @@ def prepare_demo(selection: bool = True) -> None:
 def dashboard(args) -> int:
     from .serve import VoilaServer, dashboard_notebook
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     prepare_demo(selection=not args.skip_selection)
     notebook = Path(args.notebook) if args.notebook else dashboard_notebook()
     try:
@@ -52,25 +51,25 @@ def dashboard(args) -> int:
 def reason_explainer(args):
     """The reasons recipe the arguments describe: a demo model, or a saved Keras model with its
     reference file and reason catalogue."""
-    from .credit.recipes import demo_reason_explainer, documented_baselines
+    from .credit.recipes import documented_baselines
     from .errors import NBExplainError
 
     steps = args.steps if args.steps == "auto" else int(args.steps)
     common = dict(steps=steps, rule=args.rule, tolerance=args.tolerance)
     if args.model in ("credit_fcn", "credit_lstm"):
         from .datasets import load_demo
+        from .datasets.demo import demo_reasons
 
         catalogue = _catalogue(args.catalogue) if args.catalogue else None
         demo = load_demo(args.model)
-        return demo_reason_explainer(demo, baseline=args.baseline, cutoff=args.cutoff, band=args.band,
+        return demo_reasons(demo, baseline=args.baseline, cutoff=args.cutoff, band=args.band,
                                      draws=args.draws, max_reasons=args.max_reasons, catalogue=catalogue,
                                      **common), demo.rows(demo.train_rows)
     if not (args.reference and args.catalogue):
         raise NBExplainError("A saved Keras model needs --reference FILE (rows of its inputs, the baseline's "
                              "reference) and --catalogue JSON (its reason statements).")
-    import keras
-
-    from .credit.adverse import ReasonExplainer, read_chunks
+    from ._tensorflow import keras_module
+    from .credit.adverse import ReasonRecipe, read_chunks
     from .engine import IntegratedGradients
 
     import pandas as pd
@@ -78,10 +77,10 @@ def reason_explainer(args):
     reference = pd.concat(list(read_chunks(args.reference, 100_000)))
     if args.id_column and args.id_column in reference.columns:
         reference = reference.set_index(args.id_column)
-    model = keras.models.load_model(args.model, compile=False)
+    model = keras_module().models.load_model(args.model, compile=False)
     explainer = IntegratedGradients(model, target=args.target, **common)
     baselines = documented_baselines(reference, cutoff=args.cutoff, band=args.band, draws=args.draws)
-    return ReasonExplainer(explainer, baselines[args.baseline], _catalogue(args.catalogue), cutoff=args.cutoff,
+    return ReasonRecipe(explainer, baselines[args.baseline], _catalogue(args.catalogue), cutoff=args.cutoff,
                            columns=list(reference.columns), max_reasons=args.max_reasons), reference
 
 
@@ -96,11 +95,7 @@ def reasons(args) -> int:
 
     from .errors import NBExplainError
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        from ._tensorflow import import_quietly
-
-        import_quietly()
         recipe, reference = reason_explainer(args)
         summary = recipe.explain_file(args.applications, args.out, chunk_rows=args.chunk_rows,
                                       id_column=args.id_column, progress=not args.quiet)

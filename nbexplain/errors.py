@@ -13,6 +13,10 @@ class OutputSelectionError(NBExplainError):
     """The model output to explain is ambiguous or does not exist."""
 
 
+class NonFiniteScoreError(NBExplainError):
+    """The model returned NaN or inf for some rows: no decision or explanation can rest on them."""
+
+
 class NotDifferentiableError(NBExplainError):
     """The selected output does not depend differentiably on an input."""
 
@@ -22,6 +26,13 @@ class UnknownNameError(NBExplainError, KeyError):
 
     def __str__(self):  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def row_list(positions, labels=None, limit: int = 10) -> str:
+    """``"3, 7, 12 ..."``: the first rows of a problem, by label when the rows have labels."""
+    positions = [int(p) for p in positions]
+    shown = [repr(labels[p]) if labels is not None else str(p) for p in positions[:limit]]
+    return ", ".join(shown) + (f" ... ({len(positions)} in all)" if len(positions) > limit else "")
 
 
 def unknown_name(kind, name, known):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import dense_model
-from nbexplain import InputDataError, SensitivityExplainer, UnknownNameError
+from nbexplain import InputDataError, Sensitivity, UnknownNameError
 
 COLUMNS = ["income", "edu_school", "edu_uni", "edu_grad"]
 GROUPS = {"EDUCATION": ["edu_school", "edu_uni", "edu_grad"]}
@@ -20,7 +20,7 @@ def one_hot_data(rng, n=200):
 def test_one_hot_group_is_one_feature_with_the_projected_norm(rng):
     X = one_hot_data(rng)
     w = np.array([1.5, 0.5, -0.5, 2.0])
-    sens = SensitivityExplainer(dense_model(w[:, None]), groups=GROUPS).explain(X)
+    sens = Sensitivity(dense_model(w[:, None]), groups=GROUPS).explain(X)
     assert sens.feature_names == ("income", "EDUCATION")
     dummies = w[1:] - w[1:].mean()  # gradient projected on sum-zero directions
     expected = np.array([abs(w[0]), np.linalg.norm(dummies)])
@@ -35,15 +35,15 @@ def test_a_shift_common_to_all_dummies_does_not_count(rng):
     X = one_hot_data(rng)
     w = np.array([1.5, 0.5, -0.5, 2.0])
     shifted = w + np.array([0, 10, 10, 10])  # same predictions on every valid input, up to a constant
-    a = SensitivityExplainer(dense_model(w[:, None]), groups=GROUPS).explain(X).global_importance()
-    b = SensitivityExplainer(dense_model(shifted[:, None]), groups=GROUPS).explain(X).global_importance()
+    a = Sensitivity(dense_model(w[:, None]), groups=GROUPS).explain(X).global_importance()
+    b = Sensitivity(dense_model(shifted[:, None]), groups=GROUPS).explain(X).global_importance()
     np.testing.assert_allclose(a.values, b.values, rtol=1e-5)
 
 
 def test_a_group_that_is_not_complete_one_hot_uses_the_plain_norm(rng):
     X = one_hot_data(rng).drop(columns=["edu_school"])  # drop-first dummies: the all-zero row is valid
     w = np.array([1.0, 3.0, 4.0])
-    sens = SensitivityExplainer(dense_model(w[:, None]), groups={"EDUCATION": ["edu_uni", "edu_grad"]}).explain(X)
+    sens = Sensitivity(dense_model(w[:, None]), groups={"EDUCATION": ["edu_uni", "edu_grad"]}).explain(X)
     np.testing.assert_allclose(sens.global_importance().values, [100 / 6, 500 / 6], rtol=1e-5)
     assert sens.local_importance(0).signed[1] == pytest.approx(7.0)  # raising both dummies by one
 
@@ -52,11 +52,11 @@ def test_group_errors(rng):
     X = one_hot_data(rng)
     model = dense_model(np.ones((4, 1)))
     with pytest.raises(UnknownNameError, match=r"Unknown column \(in group 'EDUCATION'\) 'edu_phd'"):
-        SensitivityExplainer(model, groups={"EDUCATION": ["edu_uni", "edu_phd"]}).explain(X)
+        Sensitivity(model, groups={"EDUCATION": ["edu_uni", "edu_phd"]}).explain(X)
     with pytest.raises(InputDataError, match="'edu_uni' is in two groups"):
-        SensitivityExplainer(model, groups={"A": ["edu_uni"], "B": ["edu_uni", "edu_grad"]}).explain(X)
+        Sensitivity(model, groups={"A": ["edu_uni"], "B": ["edu_uni", "edu_grad"]}).explain(X)
     with pytest.raises(InputDataError, match="already a column name"):
-        SensitivityExplainer(model, groups={"income": ["edu_uni", "edu_grad"]}).explain(X)
+        Sensitivity(model, groups={"income": ["edu_uni", "edu_grad"]}).explain(X)
 
 
 def embedding_model(rng, categories=4, dim=3):
@@ -76,7 +76,7 @@ def embedding_model(rng, categories=4, dim=3):
 def test_embedding_is_one_feature_explained_through_its_vector(rng):
     model, w = embedding_model(rng)
     data = {"EDUCATION": rng.integers(0, 4, (50, 1)), "income": rng.normal(size=(50, 1))}
-    sens = SensitivityExplainer(model, embeddings={"EDUCATION": "edu_embedding"}).explain(data)
+    sens = Sensitivity(model, embeddings={"EDUCATION": "edu_embedding"}).explain(data)
     names = {spec.name: spec.kind for spec in sens.layout}
     assert names["EDUCATION"] == "embedding"
     assert sens.feature_names == ("EDUCATION", "income[0]")
@@ -94,6 +94,6 @@ def test_embedding_errors(rng):
     model, _ = embedding_model(rng)
     data = {"EDUCATION": rng.integers(0, 4, (5, 1)), "income": rng.normal(size=(5, 1))}
     with pytest.raises(NotDifferentiableError, match="ids have no derivative.*embeddings="):
-        SensitivityExplainer(model).explain(data)
+        Sensitivity(model).explain(data)
     with pytest.raises(UnknownNameError, match="Unknown Embedding layer 'edu_emb'.*'edu_embedding'"):
-        SensitivityExplainer(model, embeddings={"EDUCATION": "edu_emb"}).explain(data)
+        Sensitivity(model, embeddings={"EDUCATION": "edu_emb"}).explain(data)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import dense_model
-from nbexplain import Explanation, SensitivityExplainer
+from nbexplain import Explanation, Sensitivity
 from nbexplain.charts import ComparisonBars, CumulativeCurve, ImportanceBars, LagHeatmap
 from nbexplain.errors import NBExplainError
 
@@ -18,7 +18,7 @@ def sensitivities():
     import pandas as pd
 
     X = pd.DataFrame(rng.standard_normal((200, 6)), columns=FEATURES)
-    return SensitivityExplainer(dense_model(weights, activation="sigmoid")).explain(X)
+    return Sensitivity(dense_model(weights, activation="sigmoid")).explain(X)
 
 
 def test_local_bars_are_the_sorted_local_importance(sensitivities):
@@ -62,7 +62,7 @@ def test_lag_heatmap_cells_are_the_lag_matrix():
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(4), keras.layers.Dense(1)])
     X = np.random.default_rng(1).standard_normal((50, 5, 2)).astype("float32")
-    sensitivities = SensitivityExplainer(model, feature_names=["a", "b"]).explain(X)
+    sensitivities = Sensitivity(model, feature_names=["a", "b"]).explain(X)
     matrix, lags = sensitivities.lag_matrix(), sensitivities.lag_importance()
     chart = LagHeatmap(matrix, lags)
     np.testing.assert_allclose(chart.grid.color, matrix.values)

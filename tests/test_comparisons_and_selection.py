@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nbexplain import Explanation
-from nbexplain.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
+from nbexplain.engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
 from nbexplain.datasets.credit import make_credit_default
 from nbexplain.errors import NBExplainError
 

@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import dense_model
-from nbexplain import SensitivityExplainer
-from nbexplain.engine import OutputSelection, compute_gradients
+from nbexplain import Sensitivity
+from nbexplain.engine import compute_gradients
+from nbexplain.model import OutputSelection
 
 
 def normalised(v):
@@ -17,7 +18,7 @@ def normalised(v):
 def test_linear_model_gradient_is_the_weights(rng):
     w = rng.normal(size=(6, 1))
     X = rng.normal(size=(500, 6)).astype("float32")
-    sens = SensitivityExplainer(dense_model(w, bias=[0.7])).explain(X)
+    sens = Sensitivity(dense_model(w, bias=[0.7])).explain(X)
     np.testing.assert_allclose(sens.gradients[next(iter(sens.gradients))], np.tile(w.T, (500, 1)), rtol=1e-6)
     np.testing.assert_allclose(sens.global_importance().values, normalised(np.abs(w[:, 0])), rtol=1e-5)
     local = sens.local_importance(3)
@@ -42,7 +43,7 @@ class Quadratic(keras.Model):
 def test_quadratic_subclassed_model(rng):
     A, b = rng.normal(size=(4, 4)), rng.normal(size=4)
     X = rng.normal(size=(300, 4))
-    sens = SensitivityExplainer(Quadratic(A, b)).explain(X)
+    sens = Sensitivity(Quadratic(A, b)).explain(X)
     expected = X @ (A + A.T) + b
     np.testing.assert_allclose(sens.gradients["input"], expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(sens.global_importance().values,
@@ -81,20 +82,20 @@ def numpy_backprop(X, params, target, logit=False):
 def test_two_layer_tanh_network_matches_numpy_backprop(rng, logit):
     model, params = tanh_softmax_network(rng)
     X = rng.normal(size=(257, 5))
-    sens = SensitivityExplainer(model, target=2, logit=logit, batch_size=50).explain(X)
+    sens = Sensitivity(model, target=2, logit=logit, batch_size=50).explain(X)
     grad, out = numpy_backprop(X, params, 2, logit)
     np.testing.assert_allclose(sens.gradients[next(iter(sens.gradients))], grad, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(sens.output, out, rtol=1e-4, atol=1e-6)
-    assert ("logit" if logit else "probability") in sens.meta["output"]
+    np.testing.assert_allclose(sens.score, out, rtol=1e-4, atol=1e-6)
+    assert ("logit" if logit else "probability") in sens.meta["explained"]
 
 
 def test_class_label_selects_the_unit(rng):
     model, params = tanh_softmax_network(rng)
     X = rng.normal(size=(40, 5))
-    sens = SensitivityExplainer(model, target="default", labels=["paid", "late", "default"]).explain(X)
+    sens = Sensitivity(model, target="default", labels=["paid", "late", "default"]).explain(X)
     np.testing.assert_allclose(sens.gradients[next(iter(sens.gradients))], numpy_backprop(X, params, 2)[0],
                                rtol=1e-4, atol=1e-6)
-    assert "class 'default'" in sens.meta["output"]
+    assert "class 'default'" in sens.meta["explained"]
 
 
 def test_named_inputs_of_a_functional_model(rng):
@@ -105,7 +106,7 @@ def test_named_inputs_of_a_functional_model(rng):
     model.layers[-1].set_weights([w, np.zeros(1, "float32")])
     data = {"income": pd.DataFrame(rng.normal(size=(20, 3)), columns=["salary", "bonus", "rent"]),
             "history": pd.DataFrame(rng.normal(size=(20, 2)), columns=["late", "paid"])}
-    sens = SensitivityExplainer(model).explain(data)
+    sens = Sensitivity(model).explain(data)
     assert sens.feature_names == ("salary", "bonus", "rent", "late", "paid")
     np.testing.assert_allclose(sens.gradients["income"][0], w[:3, 0], rtol=1e-6)
     np.testing.assert_allclose(sens.gradients["history"][0], w[3:, 0], rtol=1e-6)
@@ -117,7 +118,7 @@ def test_list_inputs_and_tf_tensors(rng):
     model = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Multiply()([a, b])))
     model.layers[-1].set_weights([np.ones((2, 1), "float32"), np.zeros(1, "float32")])
     xa, xb = rng.normal(size=(10, 2)).astype("float32"), rng.normal(size=(10, 2)).astype("float32")
-    sens = SensitivityExplainer(model).explain([tf.constant(xa), tf.constant(xb)])
+    sens = Sensitivity(model).explain([tf.constant(xa), tf.constant(xb)])
     names = [spec.name for spec in sens.layout]
     np.testing.assert_allclose(sens.gradients[names[0]], xb, rtol=1e-6)  # d(a*b)/da = b
     np.testing.assert_allclose(sens.gradients[names[1]], xa, rtol=1e-6)
@@ -125,7 +126,7 @@ def test_list_inputs_and_tf_tensors(rng):
 
 def test_dataframe_names_and_index_are_kept(rng):
     X = pd.DataFrame(rng.normal(size=(8, 3)), columns=["LIMIT_BAL", "AGE", "PAY_0"], index=list("abcdefgh"))
-    sens = SensitivityExplainer(dense_model(np.ones((3, 1)))).explain(X)
+    sens = Sensitivity(dense_model(np.ones((3, 1)))).explain(X)
     assert sens.feature_names == ("LIMIT_BAL", "AGE", "PAY_0")
     local = sens.local_importance([1, 2])
     assert local.labels("sample") == ("b", "c")
@@ -137,7 +138,7 @@ def test_traced_once_and_reused_across_calls_and_chunk_sizes(rng):
     selection = OutputSelection()
     first = compute_gradients(model, rng.normal(size=(103, 4)), selection, batch_size=10)
     second = compute_gradients(model, rng.normal(size=(7, 4)), selection)
-    third = SensitivityExplainer(model, batch_size=3).explain(rng.normal(size=(11, 4)))
+    third = Sensitivity(model, batch_size=3).explain(rng.normal(size=(11, 4)))
     assert first.function is second.function
     assert first.function.trace_count == 1
     assert third.n_samples == 11 and first.function.trace_count == 1
@@ -146,8 +147,8 @@ def test_traced_once_and_reused_across_calls_and_chunk_sizes(rng):
 def test_chunking_does_not_change_results(rng):
     model, _ = tanh_softmax_network(rng)
     X = rng.normal(size=(101, 5))
-    whole = SensitivityExplainer(model, target=0).explain(X)
-    chunked = SensitivityExplainer(model, target=0, batch_size=7).explain(X)
+    whole = Sensitivity(model, target=0).explain(X)
+    chunked = Sensitivity(model, target=0, batch_size=7).explain(X)
     np.testing.assert_allclose(whole.gradients[next(iter(whole.gradients))],
                                chunked.gradients[next(iter(chunked.gradients))], rtol=1e-5, atol=1e-7)
 
@@ -160,12 +161,12 @@ def test_multi_output_model_needs_an_output_and_lists_them(rng):
     model = keras.Model(x, {"risk": risk_head(x), "amount": amount_head(x)})
     X = rng.normal(size=(5, 3))
     with pytest.raises(OutputSelectionError, match=r"2 outputs \['risk', 'amount'\].*output=NAME"):
-        SensitivityExplainer(model).explain(X)
-    amount = SensitivityExplainer(model, output="amount").explain(X)
+        Sensitivity(model).explain(X)
+    amount = Sensitivity(model, output="amount").explain(X)
     np.testing.assert_allclose(amount.gradients[next(iter(amount.gradients))],
                                np.tile(amount_head.get_weights()[0][:, 0], (5, 1)), rtol=1e-6)
     with pytest.raises(Exception, match="Unknown model output 'amont'.*Did you mean 'amount'"):
-        SensitivityExplainer(model, output="amont").explain(X)
+        Sensitivity(model, output="amont").explain(X)
 
 
 def test_several_units_need_a_target(rng):
@@ -173,27 +174,27 @@ def test_several_units_need_a_target(rng):
 
     model, _ = tanh_softmax_network(rng)
     with pytest.raises(OutputSelectionError, match=r"3 units.*target=.*\[0, 1, 2\]"):
-        SensitivityExplainer(model).explain(rng.normal(size=(4, 5)))
+        Sensitivity(model).explain(rng.normal(size=(4, 5)))
     with pytest.raises(Exception, match="Unknown class label 'defualt'"):
-        SensitivityExplainer(model, target="defualt", labels=["paid", "late", "default"]).explain(rng.normal(size=(4, 5)))
+        Sensitivity(model, target="defualt", labels=["paid", "late", "default"]).explain(rng.normal(size=(4, 5)))
     with pytest.raises(OutputSelectionError, match="out of range"):
-        SensitivityExplainer(model, target=5).explain(rng.normal(size=(4, 5)))
+        Sensitivity(model, target=5).explain(rng.normal(size=(4, 5)))
 
 
 def test_logit_of_a_linear_output_is_refused(rng):
     from nbexplain import OutputSelectionError
 
     with pytest.raises(OutputSelectionError, match="already is the score"):
-        SensitivityExplainer(dense_model(np.ones((2, 1))), logit=True).explain(rng.normal(size=(3, 2)))
+        Sensitivity(dense_model(np.ones((2, 1))), logit=True).explain(rng.normal(size=(3, 2)))
 
 
 def test_sigmoid_logit_is_the_linear_score(rng):
     w = rng.normal(size=(3, 1))
     X = rng.normal(size=(30, 3))
-    sens = SensitivityExplainer(dense_model(w, activation="sigmoid"), logit=True).explain(X)
-    np.testing.assert_allclose(sens.output, X @ w[:, 0], rtol=1e-4, atol=1e-5)
+    sens = Sensitivity(dense_model(w, activation="sigmoid"), logit=True).explain(X)
+    np.testing.assert_allclose(sens.score, X @ w[:, 0], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(sens.gradients[next(iter(sens.gradients))][0], w[:, 0], rtol=1e-5)
-    probability = SensitivityExplainer(dense_model(w, activation="sigmoid")).explain(X)
+    probability = Sensitivity(dense_model(w, activation="sigmoid")).explain(X)
     s = 1 / (1 + np.exp(-(X @ w[:, 0])))
     np.testing.assert_allclose(probability.gradients[next(iter(probability.gradients))],
                                (s * (1 - s))[:, None] * w[:, 0], rtol=1e-4, atol=1e-6)

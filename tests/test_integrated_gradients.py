@@ -9,7 +9,7 @@ import pytest
 from nbexplain import (Attributions, AverageInput, BestScore, CutoffCohort, IntegratedGradients, MedianInput,
                        NBExplainError, PairedBaseline, ReferenceSet, UserPoint)
 from nbexplain.engine import compute_gradients, quadrature
-from nbexplain.engine.integrated import RULES
+from nbexplain.engine import RULES
 from nbexplain.errors import InputDataError, OutputSelectionError
 
 
@@ -68,7 +68,7 @@ def test_single_tanh_unit_matches_the_closed_form_integral(rng):
     truth = (X - b) * w[:, 0] * ((np.tanh(X @ w) - np.tanh(b @ w)) / ((X - b) @ w))
     result = IntegratedGradients(model, steps=32).explain(X, b)
     np.testing.assert_allclose(result.feature_values(), truth, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(result.output, np.tanh(X @ w)[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(result.score, np.tanh(X @ w)[:, 0], rtol=1e-12)
 
 
 def test_gauss_legendre_completeness_below_1e6_at_modest_steps(rng):
@@ -76,8 +76,8 @@ def test_gauss_legendre_completeness_below_1e6_at_modest_steps(rng):
     X, reference = rng.normal(size=(200, 5)), rng.normal(size=(500, 5))
     gauss = IntegratedGradients(model, steps=32).explain(X, AverageInput(reference))
     assert gauss.completeness_error.max() < 1e-6
-    np.testing.assert_allclose(gauss.output, numpy_tanh_network(model, X), rtol=1e-10)
-    np.testing.assert_allclose(gauss.baseline_output, numpy_tanh_network(model, reference.mean(0, keepdims=True))[0],
+    np.testing.assert_allclose(gauss.score, numpy_tanh_network(model, X), rtol=1e-10)
+    np.testing.assert_allclose(gauss.baseline_score, numpy_tanh_network(model, reference.mean(0, keepdims=True))[0],
                                rtol=1e-10)
     left = IntegratedGradients(model, steps=32, rule="riemann_left").explain(X, AverageInput(reference))
     assert left.completeness_error.max() > 100 * gauss.completeness_error.max()  # the check can fail
@@ -110,8 +110,8 @@ def test_expected_gradients_equal_the_brute_force_average_over_the_reference_set
     brute = np.mean([explainer.explain(X, UserPoint(reference[[j]])).feature_values() for j in range(9)], axis=0)
     np.testing.assert_allclose(expected.feature_values(), brute, rtol=1e-10, atol=1e-14)
     average_score = numpy_tanh_network(model, reference).mean()
-    np.testing.assert_allclose(expected.baseline_output, average_score, rtol=1e-10)
-    np.testing.assert_allclose(expected.total, expected.output - average_score, atol=1e-8)
+    np.testing.assert_allclose(expected.baseline_score, average_score, rtol=1e-10)
+    np.testing.assert_allclose(expected.total, expected.score - average_score, atol=1e-8)
     assert expected.meta["baseline"]["draws"] == 9 and expected.meta["baselines_per_sample"] == 9
 
 
@@ -137,7 +137,7 @@ def test_documented_baselines_are_what_they_say(rng):
     cohort = explainer.explain(x, CutoffCohort(reference, cutoff=cutoff, band=0.03, draws=10_000))
     members = (scores >= cutoff - 0.03) & (scores <= cutoff)
     assert cohort.meta["baseline"]["cohort_size"] == members.sum()
-    assert cohort.baseline_output[0] == pytest.approx(scores[members].mean())
+    assert cohort.baseline_score[0] == pytest.approx(scores[members].mean())
     above = CutoffCohort(reference, cutoff=cutoff, band=0.03, passing="above", aggregate="mean")
     record = explainer.explain(x, above).meta["baseline"]
     assert record["score_range"] == [cutoff, cutoff + 0.03] and record["points"] == 1
@@ -266,13 +266,13 @@ def test_bad_input_is_refused_with_advice(rng):
     with pytest.raises(InputDataError, match="baseline point: .*3 features"):
         explainer.explain(X, np.zeros((1, 4)))
     with pytest.raises(NBExplainError, match="Unknown quadrature rule 'simpson'"):
-        IntegratedGradients(model, rule="simpson")
-    with pytest.raises(NBExplainError, match="positive integer or 'auto'"):
-        IntegratedGradients(model, steps=0)
+        IntegratedGradients(model, rule="simpson").explain(X, np.zeros(3))
+    with pytest.raises(NBExplainError, match="positive whole number of quadrature points or 'auto'"):
+        IntegratedGradients(model, steps=0).explain(X, np.zeros(3))
     with pytest.raises(NBExplainError, match="one point per sample"):
         explainer.explain(X, PairedBaseline(np.zeros((3, 3))))
     with pytest.raises(NBExplainError, match="Expected a Keras 3 model"):
-        IntegratedGradients(object())
+        IntegratedGradients(object()).explain(X, np.zeros(3))
 
 
 def test_results_round_trip_and_tabulate(rng, tmp_path):
@@ -280,7 +280,7 @@ def test_results_round_trip_and_tabulate(rng, tmp_path):
     X = pd.DataFrame(rng.normal(size=(5, 3)), columns=["income", "debt", "age"], index=[10, 11, 12, 13, 14])
     result = IntegratedGradients(model, steps=8).explain(X, MedianInput(X))
     frame = result.to_frame()
-    assert list(frame.columns) == ["income", "debt", "age", "output", "baseline_output", "completeness_error", "steps"]
+    assert list(frame.columns) == ["income", "debt", "age", "score", "baseline_score", "completeness_error", "steps"]
     assert list(frame.index) == [10, 11, 12, 13, 14]
     again = Attributions.from_json(result.to_json(tmp_path / "ig.json"))
     np.testing.assert_array_equal(again.feature_values(), result.feature_values())
@@ -290,4 +290,4 @@ def test_results_round_trip_and_tabulate(rng, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mean = result.mean()
-    assert mean.values.sum() == pytest.approx(result.output.mean() - result.baseline_output.mean(), abs=1e-6)
+    assert mean.values.sum() == pytest.approx(result.score.mean() - result.baseline_score.mean(), abs=1e-6)

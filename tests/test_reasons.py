@@ -9,7 +9,7 @@ import pytest
 
 from nbexplain import IntegratedGradients, UserPoint
 from nbexplain.credit import ProhibitedBasisWarning, ReasonCatalogue, ReasonCode, rank_reasons
-from nbexplain.credit.adverse import ReasonExplainer
+from nbexplain.credit.adverse import ReasonRecipe
 from nbexplain.credit.validation import validate_reasons
 from nbexplain.errors import DataFileError, InputDataError, NBExplainError
 
@@ -46,7 +46,7 @@ def explainer(model=None, **options):
 def test_reasons_are_the_adverse_groups_ranked_as_the_closed_form_says(rng):
     X = pd.DataFrame(rng.normal(size=(300, 7)), columns=FEATURES)
     X[["SEX", "AGE"]] = 0.0  # at the baseline: no prohibited basis moves the score here
-    ranked = ReasonExplainer(explainer(), UserPoint(BASELINE), catalogue(min_share=0.0), cutoff=0.0).explain(X)
+    ranked = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(min_share=0.0), cutoff=0.0).explain(X)
     contributions = truth(X)
     for i in range(len(X)):
         adverse = sorted(((v[i], code) for code, v in contributions.items() if v[i] > 0), key=lambda t: -t[0])
@@ -65,9 +65,9 @@ def test_grouping_changes_the_ranking_when_it_should():
     applicant = pd.DataFrame([[0.3, 0.3, 0.3, 0.5, 0.0, 0.0, 0.0]], columns=FEATURES)
     model = logistic_model(weights)
     per_feature = ReasonCatalogue.per_feature(FEATURES, prohibited=("SEX", "AGE"))
-    alone = ReasonExplainer(explainer(model), UserPoint(BASELINE), per_feature, cutoff=0.0).explain(applicant)
+    alone = ReasonRecipe(explainer(model), UserPoint(BASELINE), per_feature, cutoff=0.0).explain(applicant)
     assert [r.code for r in alone.applicant(0).reasons] == ["UTIL", "PAY_1", "PAY_2", "PAY_3"]
-    grouped = ReasonExplainer(explainer(model), UserPoint(BASELINE), catalogue(), cutoff=0.0).explain(applicant)
+    grouped = ReasonRecipe(explainer(model), UserPoint(BASELINE), catalogue(), cutoff=0.0).explain(applicant)
     reasons = grouped.applicant(0).reasons
     assert [r.code for r in reasons] == ["DELINQ", "UTIL"]
     assert reasons[0].contribution == pytest.approx(0.9)
@@ -75,10 +75,10 @@ def test_grouping_changes_the_ranking_when_it_should():
 
 def test_favourable_contributions_never_become_reasons_and_at_most_k_are_given():
     favourable = pd.DataFrame([[-1, -1, -1, -1, 1, 0, 0]], columns=FEATURES, dtype=float)
-    recipe = ReasonExplainer(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.0)
+    recipe = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.0)
     assert recipe.explain(favourable).applicant(0).reasons == ()
     adverse = pd.DataFrame([[1, 1, 1, 1, -1, 0, 0]], columns=FEATURES, dtype=float)
-    two = ReasonExplainer(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.0, max_reasons=2).explain(adverse)
+    two = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.0, max_reasons=2).explain(adverse)
     assert [r.code for r in two.applicant(0).reasons] == ["DELINQ", "UTIL"]
     table = two.table()
     assert list(table.columns[4:10]) == ["reason_1", "reason_1_statement", "reason_1_contribution",
@@ -87,7 +87,7 @@ def test_favourable_contributions_never_become_reasons_and_at_most_k_are_given()
 
 def test_dust_below_the_minimum_share_is_not_a_reason():
     applicant = pd.DataFrame([[1, 1, 1, 0.001, 0, 0, 0]], columns=FEATURES, dtype=float)
-    ranked = ReasonExplainer(explainer(), UserPoint(BASELINE), catalogue(min_share=0.01), cutoff=0.0).explain(applicant)
+    ranked = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(min_share=0.01), cutoff=0.0).explain(applicant)
     assert [r.code for r in ranked.applicant(0).reasons] == ["DELINQ"]
 
 
@@ -105,7 +105,7 @@ def test_prohibited_bases_are_never_reasons_and_are_reported_loudly_when_materia
     weights[5], weights[6] = 3.0, 0.0  # the model leans on SEX, not on AGE
     X = pd.DataFrame(rng.normal(size=(200, 7)), columns=FEATURES)
     X["SEX"] = rng.choice([0.0, 1.0], size=200)
-    ranked = ReasonExplainer(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(),
+    ranked = ReasonRecipe(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(),
                              cutoff=0.0).explain(X)
     codes = {code for row in ranked.order for code in row if code >= 0}
     assert codes <= {0, 1, 2}
@@ -139,7 +139,7 @@ def test_catalogue_mistakes_are_refused_with_what_to_fix(tmp_path):
 def test_a_higher_is_better_score_takes_the_other_direction():
     weights = -WEIGHTS  # a score where higher is better
     applicant = pd.DataFrame([[1, 1, 1, 1, -1, 0, 0]], columns=FEATURES, dtype=float)
-    ranked = ReasonExplainer(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(adverse="decrease"),
+    ranked = ReasonRecipe(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(adverse="decrease"),
                              cutoff=0.5).explain(applicant)
     assert [r.code for r in ranked.applicant(0).reasons] == ["DELINQ", "UTIL", "INCOME"]
 
@@ -154,7 +154,7 @@ def test_a_whole_file_in_chunks_gives_one_row_per_denied_applicant(rng, tmp_path
     X.insert(0, "application", [f"A{i:04d}" for i in range(503)])
     source = tmp_path / f"applications{suffix}"
     X.to_csv(source, index=False) if suffix == ".csv" else X.to_parquet(source, index=False)
-    recipe = ReasonExplainer(IntegratedGradients(logistic_model(), steps=32), UserPoint(BASELINE), catalogue(),
+    recipe = ReasonRecipe(IntegratedGradients(logistic_model(), steps=32), UserPoint(BASELINE), catalogue(),
                              cutoff=0.5, columns=FEATURES)
     out = tmp_path / f"reasons{suffix}"
     summary = recipe.explain_file(source, out, chunk_rows=50, id_column="application", progress=False)
@@ -168,7 +168,7 @@ def test_a_whole_file_in_chunks_gives_one_row_per_denied_applicant(rng, tmp_path
 
 
 def test_file_problems_are_reported(rng, tmp_path):
-    recipe = ReasonExplainer(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.5, columns=FEATURES)
+    recipe = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.5, columns=FEATURES)
     bad = tmp_path / "short.csv"
     pd.DataFrame(rng.normal(size=(5, 6)), columns=FEATURES[:6]).to_csv(bad, index=False)
     with pytest.raises(InputDataError, match=r"lack column\(s\) \['AGE'\]"):
@@ -186,7 +186,7 @@ def test_the_validation_report_measures_stability_and_is_filed_as_json_and_html(
 
     reference = pd.DataFrame(rng.normal(size=(400, 7)), columns=FEATURES)
     denied = reference[_expected_denied(reference)]
-    recipe = ReasonExplainer(IntegratedGradients(logistic_model(), steps=16), AverageInput(reference), catalogue(),
+    recipe = ReasonRecipe(IntegratedGradients(logistic_model(), steps=16), AverageInput(reference), catalogue(),
                              cutoff=0.5)
     report = validate_reasons(recipe, denied, baselines={"reference set": ReferenceSet(reference, draws=50)},
                               redraws=2, progress=False)

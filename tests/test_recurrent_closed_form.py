@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from nbexplain import SensitivityExplainer
+from nbexplain import Sensitivity
 
 
 def linear_rnn(rng, p=3, units=2, tau=5, sequences=False):
@@ -22,7 +22,7 @@ def linear_rnn(rng, p=3, units=2, tau=5, sequences=False):
 def test_many_to_one_lags_and_importance(rng):
     model, D = linear_rnn(rng)
     X = rng.normal(size=(64, 5, 3))
-    sens = SensitivityExplainer(model, feature_names=["pay", "bill", "limit"]).explain(X)
+    sens = Sensitivity(model, feature_names=["pay", "bill", "limit"]).explain(X)
     assert sens.meta["architecture"] == "many-to-one"
     matrix = sens.lag_matrix()
     assert matrix.dims == ("feature", "lag") and matrix.labels("lag") == ("t", "t-1", "t-2", "t-3", "t-4")
@@ -41,7 +41,7 @@ def test_many_to_one_lags_and_importance(rng):
 def test_many_to_many_uses_the_contemporaneous_derivative(rng):
     model, D = linear_rnn(rng, sequences=True)
     X = rng.normal(size=(40, 5, 3))
-    sens = SensitivityExplainer(model).explain(X)
+    sens = Sensitivity(model).explain(X)
     assert sens.many_to_many and sens.meta["architecture"] == "many-to-many"
     jacobian = sens.gradients[next(iter(sens.gradients))]  # (n, tau_out, tau_in, p)
     assert jacobian.shape == (40, 5, 5, 3)
@@ -55,7 +55,7 @@ def test_many_to_many_uses_the_contemporaneous_derivative(rng):
 
 def test_future_steps_have_no_effect_in_a_causal_rnn(rng):
     model, _ = linear_rnn(rng, sequences=True)
-    J = SensitivityExplainer(model).explain(rng.normal(size=(6, 5, 3))).gradients
+    J = Sensitivity(model).explain(rng.normal(size=(6, 5, 3))).gradients
     J = next(iter(J.values()))
     for s in range(5):
         np.testing.assert_allclose(J[:, s, s + 1:], 0.0, atol=1e-7)
@@ -64,7 +64,7 @@ def test_future_steps_have_no_effect_in_a_causal_rnn(rng):
 def test_time_step_explains_one_output_step(rng):
     model, D = linear_rnn(rng, sequences=True)
     X = rng.normal(size=(20, 5, 3))
-    sens = SensitivityExplainer(model, time_step=2).explain(X)
+    sens = Sensitivity(model, time_step=2).explain(X)
     assert not sens.many_to_many and sens.meta["time_step"] == 2
     matrix = sens.lag_matrix()
     assert matrix.labels("lag") == ("t", "t-1", "t-2")  # lags reach back from step 2 only
@@ -76,4 +76,4 @@ def test_two_dimensional_data_for_a_recurrent_model_is_refused(rng):
 
     model, _ = linear_rnn(rng)
     with pytest.raises(InputDataError, match=r"rank 3.*rank 2.*\(samples, time steps, features\)"):
-        SensitivityExplainer(model).explain(rng.normal(size=(10, 15)))
+        Sensitivity(model).explain(rng.normal(size=(10, 15)))

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from conftest import dense_model
-from nbexplain import Explanation, NBExplainError, Sensitivities, SensitivityExplainer
+from nbexplain import Explanation, NBExplainError, Sensitivities, Sensitivity
 
 
 @pytest.fixture
 def sensitivities(rng):
-    return SensitivityExplainer(dense_model(rng.normal(size=(3, 1))), feature_names=["a", "b", "c"]).explain(
+    return Sensitivity(dense_model(rng.normal(size=(3, 1))), feature_names=["a", "b", "c"]).explain(
         rng.normal(size=(20, 3)))
 
 
@@ -28,7 +28,7 @@ def test_explanation_is_immutable(sensitivities):
 
 def test_meta_says_how_it_was_made(sensitivities):
     meta = sensitivities.global_importance().meta
-    for key in ("method", "formula", "output", "n_samples", "parameters", "model_fingerprint", "version"):
+    for key in ("method", "formula", "explained", "n_samples", "parameters", "model_fingerprint", "version"):
         assert key in meta
     assert meta["method"] == "sensitivity" and meta["n_samples"] == 20
 
@@ -38,7 +38,7 @@ def test_json_round_trip(sensitivities, tmp_path):
     back = Explanation.from_json(local.to_json())
     np.testing.assert_array_equal(back.values, local.values)
     np.testing.assert_array_equal(back.signed, local.signed)
-    np.testing.assert_array_equal(back.output, local.output)
+    np.testing.assert_array_equal(back.score, local.score)
     assert back.coords == local.coords and back.to_dict() == local.to_dict()
     path = tmp_path / "sens.json"
     sensitivities.to_json(path)
@@ -50,7 +50,7 @@ def test_json_round_trip(sensitivities, tmp_path):
 def test_to_frame_and_slicing(sensitivities):
     local = sensitivities.local_importance([0, 1, 2])
     frame = local.to_frame()
-    assert list(frame.columns) == ["sample", "feature", "output", "importance", "gradient", "value"]
+    assert list(frame.columns) == ["sample", "feature", "score", "importance", "gradient", "value"]
     assert len(frame) == 9
     one = local[1]
     assert one.dims == ("feature",) and one.meta["selected"] == {"sample": 1}

@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import pytest
 
-from nbexplain import SensitivityExplainer
+from nbexplain import Sensitivity
 from nbexplain.datasets import make_lagged_process, make_region_images
 from nbexplain.datasets.sequences import SEQUENCE_FEATURES, TRUE_LAGS
 
@@ -20,7 +20,7 @@ def test_lstm_many_to_one_recovers_the_lags():
     keras.utils.set_random_seed(0)
     X, y = make_lagged_process(n=3000, tau=8, seed=0)
     model = fit(keras.Sequential([keras.Input((8, 3)), keras.layers.LSTM(16), keras.layers.Dense(1)]), X, y, 20)
-    sens = SensitivityExplainer(model, feature_names=SEQUENCE_FEATURES).explain(X)
+    sens = Sensitivity(model, feature_names=SEQUENCE_FEATURES).explain(X)
     gamma = sens.lag_importance()
     assert set(np.argsort(-gamma.values)[:2]) == {1, 3}, gamma.to_frame()
     assert gamma.values[1] + gamma.values[3] > 60
@@ -38,7 +38,7 @@ def test_gru_many_to_many_recovers_the_lags():
     X, Y = make_lagged_process(n=3000, tau=8, seed=1, many_to_many=True)
     model = fit(keras.Sequential([keras.Input((8, 3)), keras.layers.GRU(16, return_sequences=True),
                                   keras.layers.Dense(1)]), X, Y, 20)
-    sens = SensitivityExplainer(model, feature_names=SEQUENCE_FEATURES).explain(X)
+    sens = Sensitivity(model, feature_names=SEQUENCE_FEATURES).explain(X)
     assert sens.many_to_many
     gamma = sens.lag_importance()
     assert set(np.argsort(-gamma.values)[:2]) == {1, 3}, gamma.to_frame()
@@ -54,7 +54,7 @@ def test_cnn_finds_the_region_that_matters():
     images, y, mask = make_region_images(n=3000, size=10, channels=2, region=(1, 4), seed=2)
     model = fit(keras.Sequential([keras.Input((10, 10, 2)), keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
                                   keras.layers.Flatten(), keras.layers.Dense(1)]), images, y, 15)
-    sens = SensitivityExplainer(model).explain(images)
+    sens = Sensitivity(model).explain(images)
     elements = sens.element_importance()
     assert elements.dims == ("row", "column", "channel")
     assert elements.values.sum() == pytest.approx(100)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nbexplain.datasets.credit import credit_sequences, make_credit_default, sequence_elements
+from nbexplain.engine.protocol import ModelExplainers
 from nbexplain.errors import InputDataError, NBExplainError, UnknownNameError
 from nbexplain.widgets import (Dashboard, ExplorerController, ExplorerData, GlobalView, LagView, LocalView,
                                SamplePicker, WhatIfEditor, feature_specs)
@@ -65,7 +66,7 @@ def controller(data):
 def test_controller_explains_once_and_a_pick_is_a_lookup(controller, frame, monkeypatch):
     p, g = forward(frame.to_numpy("float32"))
     np.testing.assert_allclose(controller.scores, p, rtol=1e-5)
-    monkeypatch.setattr(controller.explainer, "explain", lambda X: pytest.fail("a pick ran a gradient pass"))
+    monkeypatch.setattr(controller.row_explainer, "explain", lambda X: pytest.fail("a pick ran a gradient pass"))
     sample = controller.pick(11)
     np.testing.assert_allclose(sample.local.values, shares(g[11]), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(sample.local.signed, g[11], rtol=1e-4, atol=1e-7)
@@ -90,8 +91,8 @@ def test_local_view_bars_are_the_picked_rows_sorted_importance(controller, frame
 
 def test_picker_index_buttons_filters_and_scatter_click(controller, data):
     picker = SamplePicker(controller, max_points=100)
-    bad = np.flatnonzero(controller.scores >= 0.5)
-    good = int(np.flatnonzero(controller.scores < 0.5)[3])
+    bad = np.flatnonzero(controller.scores > 0.5)
+    good = int(np.flatnonzero(controller.scores <= 0.5)[3])
     picker.index.value = good
     assert controller.position == good
     picker.predicted_filter.value = 1
@@ -103,7 +104,7 @@ def test_picker_index_buttons_filters_and_scatter_click(controller, data):
     picker.previous.click()
     assert controller.position == bad[-1], "previous wraps around"
     picker.actual_filter.value = 0
-    np.testing.assert_array_equal(picker.matching, np.flatnonzero((controller.scores >= 0.5) & (data.target == 0)))
+    np.testing.assert_array_equal(picker.matching, np.flatnonzero((controller.scores > 0.5) & (data.target == 0)))
     picker.actual_filter.value = picker.predicted_filter.value = -1
     assert len(picker.shown) == 100 and "100 of 300 matching rows shown (random sample)" in picker.scatter.title
     np.testing.assert_allclose(picker.points.y, controller.scores[picker.shown])
@@ -201,12 +202,12 @@ def test_recurrent_model_gets_the_lag_view():
     joined = keras.layers.Concatenate()([keras.layers.LSTM(4)(history), static])
     model = keras.Model([history, static], keras.layers.Dense(1, activation="sigmoid")(joined))
     scale = {k: np.abs(v).max(axis=(0, 1) if v.ndim == 3 else 0) + 1 for k, v in sequences.items()}
-    data = ExplorerData(model, frame.drop(columns="default"),
+    data = ExplorerData(ModelExplainers.for_keras(model), frame.drop(columns="default"),
                         lambda f: {k: v / scale[k] for k, v in credit_sequences(f).items()}, sequence_elements(),
                         frame["default"].to_numpy())
     controller = ExplorerController(data)
     view = LagView(controller)
-    sens = controller.sensitivities
+    sens = controller.explained
     np.testing.assert_allclose(view.chart.grid.color, sens.lag_matrix().values)
     view.scope.value = "local"
     controller.pick(9)
@@ -228,7 +229,7 @@ def test_sequence_elements_point_at_each_columns_value():
 
 def test_explorer_data_refuses_bad_input(network, frame):
     with pytest.raises(InputDataError, match="needs its rows as a pandas DataFrame"):
-        ExplorerData(network, frame.to_numpy())
+        ExplorerData(ModelExplainers.for_keras(network), frame.to_numpy())
     with pytest.raises(InputDataError, match=r"target has shape \(3,\); expected one outcome per row \(300,\)"):
         ExplorerData.from_keras(network, frame, [0, 1, 0])
     with pytest.raises(UnknownNameError, match="Unknown column 'regoin'"):
@@ -236,7 +237,7 @@ def test_explorer_data_refuses_bad_input(network, frame):
     with pytest.raises(InputDataError, match=r"Columns \['name'\] are not numeric"):
         ExplorerData.from_keras(network, frame.assign(name="x"))
     with pytest.raises(InputDataError, match="points at element \\(7,\\) of input"):
-        ExplorerController(ExplorerData(network, frame, elements={"income": (None, (7,))}))
+        ExplorerController(ExplorerData(ModelExplainers.for_keras(network), frame, elements={"income": (None, (7,))}))
 
 
 def test_feature_specs_describe_choices_and_ranges(frame):

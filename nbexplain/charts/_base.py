@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import NBExplainError
-from ..explanation import Explanation
+from ..results import Explanation
 
 MARGIN = {"top": 30, "bottom": 40, "left": 150, "right": 20}
 POSITIVE, NEGATIVE, NEUTRAL = "#c0392b", "#2e6da4", "#7f8c8d"

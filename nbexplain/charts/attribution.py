@@ -33,7 +33,7 @@ def waterfall_rows(contributions, baseline: float, score: float) -> tuple:
 class Waterfall:
     """Horizontal waterfall of a 1-D signed attribution over reasons (or features).
 
-    The explanation's ``meta`` gives ``baseline_output`` and ``output_value`` (the two scores);
+    The explanation's ``meta`` gives ``baseline_score`` and ``score_value`` (the two scores);
     red bars raise the score, blue bars lower it, grey bars are the two levels. Rows with zero
     contribution are left out.
     """
@@ -59,12 +59,12 @@ class Waterfall:
     def update(self, explanation):
         explanation = require_explanation(explanation, "Waterfall")
         meta = explanation.meta
-        if "baseline_output" not in meta or meta.get("output_value") is None:
-            raise NBExplainError("Waterfall needs the two scores in the explanation's meta (baseline_output and "
-                                 "output_value): draw one sample of an Attributions result.")
+        if "baseline_score" not in meta or meta.get("score_value") is None:
+            raise NBExplainError("Waterfall needs the two scores in the explanation's meta (baseline_score and "
+                                 "score_value): draw one sample of an Attributions result.")
         labels = explanation.labels(explanation.dims[0])
         contributions = {label: value for label, value in zip(labels, explanation.values) if value != 0}
-        self.rows = waterfall_rows(contributions, meta["baseline_output"], meta["output_value"])
+        self.rows = waterfall_rows(contributions, meta["baseline_score"], meta["score_value"])
         low = min(min(start, end) for _, start, end, _ in self.rows)
         if low < 0:
             raise NBExplainError("Waterfall draws non-negative scores (probabilities); this one goes below zero. "

@@ -28,7 +28,7 @@ def nice_ceiling(value: float) -> float:
 class ImportanceBars:
     """Horizontal bars of a 1-D explanation, largest at the top, ``top`` bars at most.
 
-    Colour shows the sign of the gradient when the explanation has one (red: raises the output,
+    Colour shows the sign of the gradient when the explanation has one (red: raises the score,
     blue: lowers it, grey: no single direction); a local explanation's labels carry the feature
     value, and the tooltip gives the importance and the gradient.
     """

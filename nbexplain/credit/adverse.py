@@ -1,6 +1,6 @@
 """Adverse-action reasons for applicants: one applicant, a data frame, or a whole file.
 
-:class:`ReasonExplainer` binds the pieces a lender documents once: the attribution method
+:class:`ReasonRecipe` binds the pieces a lender documents once: the attribution method
 (:class:`~nbexplain.engine.IntegratedGradients` with its rule and steps), the baseline, the
 reason catalogue, the cut-off that separates approval from denial, and how raw application
 rows become model inputs. The baseline is resolved once, so every applicant of a batch is
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFileError, InputDataError, NBExplainError, require
-from .reasons import MAX_REASONS, ReasonCatalogue, reasons_from_attributions
+from ..engine._base import Parameters
+from .reasons import MAX_REASONS, ReasonCatalogue, denied, reasons_from_attributions
 
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -89,7 +90,7 @@ class TableWriter:
             self._parquet.close()
 
 
-class ReasonExplainer:
+class ReasonRecipe(Parameters):
     """Adverse-action reasons of one model, against one documented baseline.
 
     Parameters
@@ -116,27 +117,20 @@ class ReasonExplainer:
 
     def __init__(self, explainer, baseline, catalogue: ReasonCatalogue, *, cutoff: float, to_inputs=None,
                  columns=None, elements=None, max_reasons: int = MAX_REASONS):
-        if not isinstance(catalogue, ReasonCatalogue):
-            raise NBExplainError(f"catalogue must be a ReasonCatalogue; got {type(catalogue).__name__}.")
         self.explainer = explainer
         self.baseline = baseline
         self.catalogue = catalogue
-        self.cutoff = float(cutoff)
-        self.to_inputs = to_inputs or (lambda frame: frame)
-        self.columns = None if columns is None else tuple(columns)
-        self.elements = dict(elements or {})
-        self.max_reasons = int(max_reasons)
+        self.cutoff = cutoff
+        self.to_inputs = to_inputs
+        self.columns = columns
+        self.elements = elements
+        self.max_reasons = max_reasons
         self.resolved_ = None
 
-    def with_changes(self, explainer=None, baseline=None) -> "ReasonExplainer":
-        """The same recipe with another attribution method or baseline (stability checks)."""
-        return ReasonExplainer(explainer or self.explainer, baseline or self.baseline, self.catalogue,
-                               cutoff=self.cutoff, to_inputs=self.to_inputs, columns=self.columns,
-                               elements=self.elements, max_reasons=self.max_reasons)
-
     def denied(self, scores) -> np.ndarray:
-        scores = np.asarray(scores, dtype=float)
-        return scores >= self.cutoff if self.catalogue.adverse == "increase" else scores < self.cutoff
+        """Which scores are denials (see :func:`~nbexplain.credit.reasons.denied`: the cut-off
+        itself passes)."""
+        return denied(scores, self.cutoff, self.catalogue.adverse)
 
     def inputs(self, frame):
         """Model inputs of raw application rows (their required columns checked)."""
@@ -145,7 +139,7 @@ class ReasonExplainer:
             if missing:
                 raise InputDataError(f"The applications lack column(s) {missing}; the model reads {list(self.columns)}.")
             frame = frame[list(self.columns)]
-        return self.to_inputs(frame)
+        return frame if self.to_inputs is None else self.to_inputs(frame)
 
     def attributions(self, frame):
         """Attributions of ``frame``'s rows against the (once resolved) baseline."""
@@ -157,7 +151,7 @@ class ReasonExplainer:
     def explain(self, frame):
         """:class:`~nbexplain.credit.RankedReasons` of every row of ``frame`` (denied or not):
         ``.applicant(i)`` for one notice, ``.table()`` for all."""
-        ranked = reasons_from_attributions(self.attributions(frame), self.catalogue, self.max_reasons, self.elements)
+        ranked = reasons_from_attributions(self.attributions(frame), self.catalogue, int(self.max_reasons), self.elements)
         return replace(ranked, applicants=tuple(frame.index))  # the rows' own labels, whatever the inputs keep
 
     def explain_file(self, path, out, *, chunk_rows: int = 5_000, id_column=None, progress=True) -> dict:

@@ -20,8 +20,8 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import InputDataError, NBExplainError, unknown_name
-from ..explanation import dump_json, freeze_mapping, to_jsonable
+from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, row_list, unknown_name
+from ..results.serial import dump_json, freeze_mapping, to_jsonable
 
 MAX_REASONS = 4
 
@@ -143,7 +143,7 @@ class ReasonCatalogue:
 
     @classmethod
     def from_json(cls, text_or_path) -> "ReasonCatalogue":
-        from ..explanation import load_json
+        from ..results.serial import load_json
 
         payload = load_json(text_or_path)
         missing = [k for k in ("reasons",) if k not in payload]
@@ -230,6 +230,7 @@ class RankedReasons:
     completeness_error: np.ndarray
     applicants: tuple
     meta: Mapping
+    steps: np.ndarray | None = None  # (n,) quadrature steps each applicant's attributions took
 
     def applicant(self, position: int) -> AdverseActionReasons:
         catalogue = self.catalogue
@@ -271,12 +272,30 @@ class RankedReasons:
         return [frozenset(int(r) for r in row[:k] if r >= 0) for row in self.order]
 
 
+def denied(scores, cutoff: float, adverse: str = "increase") -> np.ndarray:
+    """The one definition of a denial in nbexplain: the cut-off is the worst score that still
+    passes (Reg B's "minimum passing score"), so a score exactly at it is approved.
+
+    ``adverse="increase"`` (a higher score is worse, e.g. P(default)): denied when
+    ``score > cutoff``; ``"decrease"`` (a higher score is better): denied when ``score < cutoff``.
+    A NaN or inf score is an error naming the rows: it is neither approved nor denied.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if not np.isfinite(float(cutoff)):
+        raise NBExplainError(f"The cut-off must be a finite number; got {cutoff!r}.")
+    bad = np.flatnonzero(~np.isfinite(scores))
+    if bad.size:
+        raise NonFiniteScoreError(f"{bad.size} score(s) are NaN or inf (rows {row_list(bad)}): such an applicant can be "
+                                  "neither approved nor denied. Check the model and those rows.")
+    return scores > cutoff if adverse == "increase" else scores < cutoff
+
+
 class ProhibitedBasisWarning(UserWarning):
     """A prohibited basis carries material weight in an applicant's score."""
 
 
 def rank_reasons(values, feature_names, catalogue: ReasonCatalogue, *, score, baseline_score, completeness_error,
-                 applicants=None, max_reasons: int = MAX_REASONS, meta=None) -> RankedReasons:
+                 applicants=None, max_reasons: int = MAX_REASONS, meta=None, steps=None) -> RankedReasons:
     """Sum signed attributions ``values`` ``(n, F)`` per reason and rank the adverse ones.
 
     A reason is given when its summed contribution points toward denial (``sign * c > 0``) and
@@ -315,7 +334,7 @@ def rank_reasons(values, feature_names, catalogue: ReasonCatalogue, *, score, ba
     applicants = tuple(range(n)) if applicants is None else tuple(applicants)
     return RankedReasons(catalogue, contributions, prohibited, order, material, np.asarray(score, dtype=float),
                          np.asarray(baseline_score, dtype=float), np.asarray(completeness_error, dtype=float),
-                         applicants, freeze_mapping(meta or {}))
+                         applicants, freeze_mapping(meta or {}), None if steps is None else np.asarray(steps))
 
 
 def at_elements(arrays, elements) -> np.ndarray:
@@ -342,7 +361,7 @@ def reasons_from_attributions(attributions, catalogue: ReasonCatalogue, max_reas
             "rule": attributions.meta.get("rule"), "steps": attributions.meta.get("steps"),
             "model_fingerprint": attributions.meta.get("model_fingerprint"), "max_reasons": int(max_reasons),
             "catalogue": catalogue.to_dict()}
-    return rank_reasons(values, names, catalogue, score=attributions.output,
-                        baseline_score=attributions.baseline_output,
+    return rank_reasons(values, names, catalogue, score=attributions.score,
+                        baseline_score=attributions.baseline_score,
                         completeness_error=attributions.completeness_error, applicants=attributions.sample_labels,
-                        max_reasons=max_reasons, meta=meta)
+                        max_reasons=max_reasons, meta=meta, steps=attributions.steps)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._version import __version__
-from ..explanation import dump_json, save_text, to_jsonable
+from ..results.serial import dump_json, save_text, to_jsonable
 
 COMPLETENESS_BINS = tuple(10.0 ** k for k in range(-10, 1))
 
@@ -63,7 +63,7 @@ class ReasonValidation:
 
 def validate_reasons(reasons, applicants, *, baselines=None, redraws: int = 3, seed: int = 0,
                      progress: bool = True) -> ReasonValidation:
-    """Validate a :class:`~nbexplain.credit.adverse.ReasonExplainer` on denied ``applicants``.
+    """Validate a :class:`~nbexplain.credit.adverse.ReasonRecipe` on denied ``applicants``.
 
     ``baselines``: ``{name: Baseline}`` documented alternatives to compare the stated reasons
     across (the explainer's own baseline is always the first). ``redraws``: how many fresh
@@ -85,11 +85,11 @@ def validate_reasons(reasons, applicants, *, baselines=None, redraws: int = 3, s
         return attributions, ranked
 
     attributions, ranked = run(reasons)
-    denied = reasons.denied(attributions.output)
+    denied = reasons.denied(attributions.score)
     steps = explainer.steps
-    doubled = explainer.with_options(steps=2 * steps) if steps != "auto" else explainer.with_options(
+    doubled = explainer.with_params(steps=2 * steps) if steps != "auto" else explainer.with_params(
         tolerance=explainer.tolerance / 10)
-    _, ranked_doubled = run(reasons.with_changes(explainer=doubled))
+    _, ranked_doubled = run(reasons.with_params(explainer=doubled))
     stability_steps = {"steps": steps, "compared_with": 2 * steps if steps != "auto" else
                        f"auto, tolerance {explainer.tolerance / 10:g}", **reason_changes(ranked, ranked_doubled)}
 
@@ -99,12 +99,12 @@ def validate_reasons(reasons, applicants, *, baselines=None, redraws: int = 3, s
     else:
         redraw_note = "fresh seeded draws (a bootstrap resample when the baseline used all reference rows)"
         for r in range(redraws):
-            _, other = run(reasons.with_changes(baseline=reasons.baseline.redrawn(seed + 1 + r)))
+            _, other = run(reasons.with_params(baseline=reasons.baseline.redrawn(seed + 1 + r)))
             redrawn.append({"seed": seed + 1 + r, **reason_changes(ranked, other)})
 
     named = {f"{reasons.baseline.kind} (chosen)": (attributions, ranked)}
     for name, baseline in (baselines or {}).items():
-        named[name] = run(reasons.with_changes(baseline=baseline))
+        named[name] = run(reasons.with_params(baseline=baseline))
     bar.close()
     names = list(named)
     agreement = {"baselines": names,
@@ -124,7 +124,7 @@ def validate_reasons(reasons, applicants, *, baselines=None, redraws: int = 3, s
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "nbexplain_version": __version__,
         "model_fingerprint": attributions.meta.get("model_fingerprint"),
-        "output": attributions.meta.get("output"),
+        "explained": attributions.meta.get("explained"),
         "method": {"name": attributions.meta.get("method"), "rule": attributions.meta.get("rule"),
                    "steps": steps, "tolerance": attributions.meta.get("tolerance")},
         "baseline": dict(attributions.meta["baseline"]),
@@ -180,7 +180,7 @@ def render_html(record: dict) -> str:
         f"<h1>{html.escape(record['title'])}</h1>",
         _table(["item", "value"], [
             ["created (UTC)", record["created"]], ["nbexplain", record["nbexplain_version"]],
-            ["model fingerprint", record["model_fingerprint"]], ["output explained", record["output"]],
+            ["model fingerprint", record["model_fingerprint"]], ["score explained", record["explained"]],
             ["method", f"{record['method']['name']}, rule {record['method']['rule']}, steps {record['method']['steps']}"],
             ["baseline", f"{baseline.get('kind')}: {baseline.get('statement')}"],
             ["baseline score", f"{baseline.get('baseline_score', float('nan')):.6g}"],

@@ -8,6 +8,8 @@ file does not match its checksum or does not load is corrupt. Both are rebuilt.
 """
 from __future__ import annotations
 
+from .._tensorflow import keras_module
+
 import hashlib
 import json
 import os
@@ -46,7 +48,7 @@ def recipe_digest(recipe: dict) -> str:
 
 def _load_entry(model_path: Path, manifest_path: Path, recipe: dict):
     """``(model, record, None)`` for a valid entry, else ``(None, None, reason)``."""
-    import keras
+    keras = keras_module()
 
     if not model_path.exists() or not manifest_path.exists():
         return None, None, "not built yet"

@@ -7,16 +7,24 @@ seeded shuffle and tested on the other 5,000, then cached (see :mod:`._cache`).
 """
 from __future__ import annotations
 
+from .._tensorflow import keras_module
+
 import time
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
 
+from ..credit.adverse import ReasonRecipe
+from ..credit.recipes import documented_baselines
+from ..engine import IntegratedGradients, Sensitivity
+from ..engine.comparisons import surrogate_importances
+from ..engine.selection import error_rate, fit_classifier
 from ..errors import unknown_name
-from ..explanation import freeze_mapping, frozen_array
+from ..model._keras import fingerprint
+from ..results.serial import freeze_mapping, frozen_array
 from .credit import (CREDIT_FEATURES, CREDIT_TARGET, MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES,
-                     credit_sequences, make_credit_default)
+                     credit_reason_catalogue, credit_sequences, make_credit_default, sequence_elements)
 
 #: Bump when the recipe changes in a way the recipe dictionary does not show.
 DEMO_FORMAT = 1
@@ -87,16 +95,13 @@ class DemoModel:
     def explainer_options(self) -> dict:
         """What the demo explains: P(default) (unit "default" of the softmax), with the inputs'
         feature names when there are several named inputs."""
-        options = {"target": "default", "labels": OUTCOME_LABELS}
-        if isinstance(self.inputs, Mapping):
-            options["feature_names"] = dict(self.feature_names)
-        return options
+        names = dict(self.feature_names)
+        return {"target": "default", "labels": OUTCOME_LABELS,
+                "feature_names": names if isinstance(self.inputs, Mapping) else names["features"]}
 
     def explainer(self, **options):
-        """A :class:`~nbexplain.SensitivityExplainer` of the default probability."""
-        from ..engine import SensitivityExplainer
-
-        return SensitivityExplainer(self.model, **{**self.explainer_options(), **options})
+        """A :class:`~nbexplain.Sensitivity` of the default probability."""
+        return Sensitivity(self.model, **{**self.explainer_options(), **options})
 
     def predict(self, inputs) -> np.ndarray:
         """Probability of default for model inputs."""
@@ -166,22 +171,22 @@ def fit_credit_model(frame, kind: str = "credit_fcn", *, seed: int = 0, epochs: 
     def build():
         from tqdm.auto import tqdm
 
-        import keras
+        keras = keras_module()
 
         model = (models.credit_network(len(CREDIT_FEATURES), seed=seed) if kind == "credit_fcn"
                  else models.credit_lstm(len(MONTHS), len(SEQUENCE_CHANNELS), len(STATIC_FEATURES), seed=seed))
         started = time.perf_counter()
         with tqdm(total=epochs, desc=f"training {kind}", unit="epoch", disable=not progress) as bar:
-            run = models.fit_classifier(model, take(train), target[train], epochs=epochs, progress=bar)
+            run = fit_classifier(model, take(train), target[train], epochs=epochs, progress=bar)
         record = {"epochs": run, "seconds": round(time.perf_counter() - started, 2),
-                  "train_error": models.error_rate(model, take(train), target[train]),
-                  "test_error": models.error_rate(model, take(test), target[test]),
+                  "train_error": error_rate(model, take(train), target[train]),
+                  "test_error": error_rate(model, take(test), target[test]),
                   "keras": keras.__version__}
         return model, record
 
     fingerprint = _frame_fingerprint(frame)
     recipe = {"format": DEMO_FORMAT, "kind": kind, "rows": n, "seed": seed, "epochs": epochs, "data": fingerprint,
-              "keras_major": __import__("keras").__version__.split(".")[0]}
+              "keras_major": keras_module().__version__.split(".")[0]}
     model, record = cached_model(cache_name or f"{kind}-{fingerprint[:12]}", recipe, build, rebuild=rebuild)
     return DemoModel(kind, model, frame, inputs, target, train, test, scalers, feature_names, record)
 
@@ -215,8 +220,6 @@ def _selection_path(demo):
 
 
 def _selection_recipe(demo, ks, epochs, repeats) -> dict:
-    from ..engine._model import fingerprint
-
     return {"model": fingerprint(demo.model), "ks": [int(k) for k in ks], "epochs": int(epochs),
             "repeats": int(repeats), "rows": len(demo.frame)}
 
@@ -270,3 +273,30 @@ def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict
         return {int(k): float(v) for k, v in stored["errors"].items()}
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def demo_comparisons(demo: DemoModel, rows) -> dict:
+    """The paper's other importances on the demo's rows (a decision tree and a lasso-logistic
+    model fitted to the true outcomes), for the dense network, whose reported features are the
+    raw columns; ``{method: Explanation}``."""
+    if demo.name != "credit_fcn":
+        return {}
+    rows = np.asarray(rows)
+    return surrogate_importances(demo.frame.iloc[rows][list(CREDIT_FEATURES)], demo.target[rows])
+
+
+def demo_reasons(demo, *, baseline: str = "average", steps=64, rule: str = "gausslegendre",
+                          tolerance: float = 1e-6, cutoff: float = 0.5, band: float = 0.05, draws: int = 100,
+                          max_reasons: int = 4, catalogue=None, progress=None) -> ReasonRecipe:
+    """Reasons for a demo model: IG of P(default), the chosen documented baseline built from the
+    training rows, the UCI reason catalogue, applicants denied at ``cutoff``."""
+    options = demo.explainer_options()
+    explainer = IntegratedGradients(demo.model, steps=steps, rule=rule, tolerance=tolerance, progress=progress,
+                                    **options)
+    baselines = documented_baselines(demo.rows(demo.train_rows), cutoff=cutoff, band=band, draws=draws)
+    if baseline not in baselines:
+        raise unknown_name("baseline", baseline, baselines)
+    elements = sequence_elements() if demo.name == "credit_lstm" else None
+    return ReasonRecipe(explainer, baselines[baseline], catalogue or credit_reason_catalogue(), cutoff=cutoff,
+                           to_inputs=demo.model_inputs, columns=CREDIT_FEATURES, elements=elements,
+                           max_reasons=max_reasons)

@@ -1,12 +1,14 @@
 """Small Keras models of the paper, built and trained deterministically (seeded)."""
 from __future__ import annotations
 
+from .._tensorflow import keras_module
+
 import numpy as np
 
 
 def simulation_network(n_features: int = 5, seed: int = 0):
     """Section 3: two hidden layers of 64 and 32 ReLU units, linear output, MSE."""
-    import keras
+    keras = keras_module()
 
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(64, activation="relu"),
@@ -17,7 +19,7 @@ def simulation_network(n_features: int = 5, seed: int = 0):
 
 def _paper_optimizer():
     """Adam with learning rate 0.002 and the paper's decay 0.001: lr_t = 0.002 / (1 + 0.001 t)."""
-    import keras
+    keras = keras_module()
 
     schedule = keras.optimizers.schedules.InverseTimeDecay(0.002, decay_steps=1, decay_rate=0.001)
     return keras.optimizers.Adam(schedule)
@@ -26,7 +28,7 @@ def _paper_optimizer():
 def credit_network(n_features: int = 23, seed: int = 0, l1: float = 0.01, hidden: int = 64):
     """Section 4: one hidden layer of ``hidden`` tanh units (l1 penalty on its weights; 0 for
     none) and a softmax of 2 classes (no default, default), trained with the paper's Adam."""
-    import keras
+    keras = keras_module()
 
     keras.utils.set_random_seed(seed)
     regulariser = keras.regularizers.L1(l1) if l1 else None
@@ -42,7 +44,7 @@ def credit_network(n_features: int = 23, seed: int = 0, l1: float = 0.01, hidden
 def credit_lstm(n_months: int = 6, n_channels: int = 3, n_static: int = 5, seed: int = 0, units: int = 16):
     """A many-to-one LSTM over the monthly (status, bill, payment) history, joined with the static
     features, then 16 tanh units and a softmax of 2 classes. Inputs ``history`` and ``static``."""
-    import keras
+    keras = keras_module()
 
     keras.utils.set_random_seed(seed)
     history = keras.Input((n_months, n_channels), name="history")
@@ -56,35 +58,13 @@ def credit_lstm(n_months: int = 6, n_channels: int = 3, n_static: int = 5, seed:
     return model
 
 
-def fit_classifier(model, inputs, y, *, epochs: int = 100, patience: int = 5, batch_size: int = 128,
-                   validation_share: float = 0.1, progress=None) -> int:
-    """Train with early stopping on the last ``validation_share`` of the rows (best weights kept);
-    returns the number of epochs run. ``progress``: a tqdm bar advanced once per epoch."""
-    import keras
-
-    callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)]
-    if progress is not None:
-        callbacks.append(keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: (progress.update(), progress.set_postfix(
-                loss=f"{logs['loss']:.4f}", val_loss=f"{logs['val_loss']:.4f}"))))
-    history = model.fit(inputs, np.asarray(y), epochs=epochs, batch_size=batch_size,
-                        validation_split=validation_share, callbacks=callbacks, verbose=0)
-    return len(history.history["loss"])
-
-
-def error_rate(model, inputs, y) -> float:
-    """Share of rows whose most probable class is not ``y``."""
-    probabilities = model.predict(inputs, batch_size=4096, verbose=0)
-    return float(np.mean(np.argmax(probabilities, axis=-1) != np.asarray(y)))
-
-
 def train_simulation_network(n: int = 10_000, seed: int = 0, epochs: int = 60, verbose: int = 0):
     """Train the section-3 network on 85 % of ``n`` simulated rows, as in the paper (MSE, Adam;
     the learning rate drops on plateaus and training stops early on a 10 % validation split).
 
     Returns ``(model, X_train, X_test, y_test, test_mse)``.
     """
-    import keras
+    keras = keras_module()
 
     from .simulation import make_simulation
 

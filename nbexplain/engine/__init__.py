@@ -1,9 +1,18 @@
-"""The computation layer: the only package that imports TensorFlow.
+"""The computation layer: explainers that turn a model and data into results.
 
-Every gradient comes from :func:`compute_gradients` in ``_gradients.py``.
+Every gradient comes from the one tape in ``_gradients.py``, planned and chunked by
+``_plan.py``; every explainer shares the base in ``_base.py`` (parameters only in the
+constructor, ``explain(...)`` returns an immutable result, ``with_params`` copies).
 """
-from ._gradients import OutputSelection, compute_gradients
-from .integrated import IntegratedGradients, quadrature
-from .sensitivity import SensitivityExplainer
 
-__all__ = ["IntegratedGradients", "OutputSelection", "SensitivityExplainer", "compute_gradients", "quadrature"]
+from ._base import Explainer, GradientExplainer
+from ._plan import compute_gradients
+from ._quadrature import RULES, quadrature
+from .baselines import (AverageInput, Baseline, BestScore, CutoffCohort, MedianInput, PairedBaseline, ReferenceSet,
+                        UserPoint)
+from .integrated import IntegratedGradients
+from .sensitivity import Sensitivity
+
+__all__ = ["RULES", "AverageInput", "Baseline", "BestScore", "CutoffCohort", "Explainer", "GradientExplainer",
+           "IntegratedGradients", "MedianInput", "PairedBaseline", "ReferenceSet", "Sensitivity", "UserPoint",
+           "compute_gradients", "quadrature"]

@@ -9,143 +9,125 @@ For a sample ``x``, a baseline ``b`` and the explained score ``f``::
 
 and completeness says ``sum_e A_e = f(x) - f(b)``: the error of a result is
 ``|sum_e A_e - (f(x) - f(b))|``, reported for every sample. The quadrature nodes ``a_k`` and
-weights ``w_k`` (summing to 1) come from a Riemann rule (left, right, middle, trapezoid) or
-Gauss-Legendre. With ``steps="auto"`` every sample starts at ``min_steps`` and doubles until its
-error is below ``tolerance`` or ``max_steps`` is reached; the steps each sample needed and the
-error it reached are in the result.
+weights ``w_k`` (summing to 1) come from :mod:`._quadrature`. With ``steps="auto"`` every pair
+starts at ``min_steps`` and doubles until its error is below ``tolerance`` or ``max_steps`` is
+reached; the steps each sample needed and the error it reached are in the result.
 
-Every (sample, baseline) pair contributes one path of ``steps`` points; all paths of a chunk go
-through the one gradient primitive (:mod:`._gradients`) together, chunked so that memory stays
-bounded. Against a set of baselines the pair attributions are averaged per sample (expected
-gradients); between two populations they are averaged over pairs, all of them streamed in
-chunks (exact) or a uniform sample of them (with a standard error).
+Every (sample, baseline) pair contributes one path of ``steps`` points. The path points are
+built and the weighted gradients summed inside one traced function around the one tape
+(:meth:`GradientFunction.step <nbexplain.engine._gradients.GradientFunction.step>`), so only one
+number per input element and pair leaves TensorFlow. Against a set of baselines the pair
+attributions are averaged per sample (expected gradients); between two populations they are
+averaged over pairs, all of them streamed in chunks (exact) or a uniform sample of them (with a
+standard error).
 """
+
 from __future__ import annotations
 
-import functools
 import warnings
+from typing import Any
 
 import numpy as np
 
-from .._version import __version__
-from ..attributions import Attributions
-from ..baselines import PairedBaseline, ResolvedBaseline, as_baseline
+from .._tensorflow import tensorflow_module
 from ..errors import NBExplainError, OutputSelectionError, unknown_name
-from . import _model
-from ._gradients import OutputSelection, plan_gradients
-from .sensitivity import input_kind, resolve_groups
+from ..results import Attributions
+from ._base import GradientExplainer
+from ._gradients import GradientFunction
+from ._plan import GradientPlan
+from ._quadrature import RULES, quadrature
+from .baselines import BaselineContext, PairedBaseline, ResolvedBaseline, as_baseline
 
-RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 FORMULA = "A_e = (x_e - b_e) * sum_k w_k df/dx_e(b + a_k (x - b));  error = |sum_e A_e - (f(x) - f(b))|"
 
 
-@functools.lru_cache(maxsize=64)
-def quadrature(rule: str, steps: int):
-    """Nodes ``a_k`` in [0, 1] and weights ``w_k`` (summing to 1) of ``rule`` with ``steps`` points
-    (read-only arrays, computed once per rule and count)."""
-    nodes, weights = _nodes_and_weights(rule, steps)
-    for array in (nodes, weights):
-        array.flags.writeable = False
-    return nodes, weights
+def _path_quadrature(function: GradientFunction) -> Any:
+    """The traced ``(x, b, nodes, weights) -> {input: (p, elements)}``:
+    ``sum_k w_k grad f(b_i + a_k (x_i - b_i))`` for every row ``i``. The ``p * m`` path points are
+    built, differentiated by the one tape and summed with the weights inside one graph (in the
+    model's dtype)."""
+    tf = tensorflow_module()
+
+    def integrate(x, b, nodes, weights):
+        m = tf.shape(nodes)[0]
+        path = {}
+        for name in function.names:
+            shape = list(x[name].shape[1:])
+            a = tf.reshape(nodes, [1, -1] + [1] * len(shape))                     # (1, m, 1, ...)
+            points = b[name][:, None] + a * (x[name] - b[name])[:, None]          # (p, m, *shape)
+            path[name] = tf.reshape(points, [-1, *shape])
+        _, grads = function.step(path)
+        return {name: tf.reduce_sum(tf.reshape(grads[name], [-1, m, int(np.prod(x[name].shape[1:]))])
+                                    * weights[None, :, None], axis=1) for name in function.names}
+
+    vector = tf.TensorSpec((None,), function.dtype)
+    return tf.function(integrate, input_signature=[function.signature, function.signature, vector, vector],
+                       autograph=False)
 
 
-def _nodes_and_weights(rule: str, steps: int):
-    if rule not in RULES:
-        raise unknown_name("quadrature rule", rule, RULES)
-    steps = int(steps)
-    if steps < (2 if rule == "riemann_trapezoid" else 1):
-        raise NBExplainError(f"steps={steps} is too few for rule {rule!r}.")
-    k = np.arange(steps, dtype=np.float64)
-    if rule == "gausslegendre":
-        nodes, weights = np.polynomial.legendre.leggauss(steps)
-        return (nodes + 1.0) / 2.0, weights / 2.0
-    if rule == "riemann_trapezoid":
-        weights = np.full(steps, 1.0 / (steps - 1))
-        weights[[0, -1]] /= 2.0
-        return k / (steps - 1), weights
-    offset = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}[rule]
-    return (k + offset) / steps, np.full(steps, 1.0 / steps)
+def path_integral(function: GradientFunction, x: dict, b: dict, nodes: np.ndarray, weights: np.ndarray) -> dict:
+    """Quadrature of the gradient along the straight paths from ``b`` to ``x`` (same rows):
+    ``{input: (p, elements)}``, ``sum_k weights_k grad f(b + nodes_k (x - b))``."""
+    tf = tensorflow_module()
+    traced = function.derived("integrated gradients path", _path_quadrature)
+    dtype = function.dtype.as_numpy_dtype
+    result = traced({k: tf.convert_to_tensor(v) for k, v in x.items()},
+                    {k: tf.convert_to_tensor(v) for k, v in b.items()},
+                    tf.convert_to_tensor(np.asarray(nodes, dtype=dtype)),
+                    tf.convert_to_tensor(np.asarray(weights, dtype=dtype)))
+    return {k: v.numpy() for k, v in result.items()}
 
 
-class BaselineContext:
-    """What a baseline may ask of the model while it is resolved: check data, score it, and
-    (for the best-score search) differentiate it; every call goes through the gradient plan."""
+class IntegratedGradients(GradientExplainer):
+    """Integrated Gradients of one score of a Keras model, against explicit baselines.
 
-    def __init__(self, plan, batch_size=None):
-        self.plan = plan
-        self.batch_size = batch_size
-        self.feature_names = dict(plan.prepared.feature_names)
-        self.dtype = plan.dtype
-
-    def prepare(self, X, what="data"):
-        return self.plan.prepare(X, what)
-
-    def score(self, arrays) -> np.ndarray:
-        return self.gradient(arrays)[0]
-
-    def gradient(self, arrays):
-        output, gradients = self.plan.evaluate(dict(arrays), self.batch_size, progress=False)
-        return output.astype(np.float64), {k: v.astype(np.float64) for k, v in gradients.items()}
-
-
-class IntegratedGradients:
-    """Integrated Gradients of one output of a Keras model, against explicit baselines.
+    Takes the shared keywords of :class:`~nbexplain.engine.GradientExplainer` (a sequence
+    output needs ``time_step``: IG splits one number per sample) and:
 
     Parameters
     ----------
-    model : keras.Model
-    output, target, labels, logit, time_step
-        Which scalar to explain (see :class:`~nbexplain.engine.OutputSelection`). A sequence
-        output needs ``time_step``: IG splits one number per sample.
-    feature_names, groups
-        As for :class:`~nbexplain.SensitivityExplainer`; a group's attribution is the sum of
-        its columns'.
     steps : int or "auto"
-        Quadrature points per path; ``"auto"``: from ``min_steps``, doubled per sample until the
+        Quadrature points per path; ``"auto"``: from ``min_steps``, doubled per pair until the
         completeness error is at most ``tolerance`` (or ``max_steps``).
     rule : str
         ``"gausslegendre"`` (default), ``"riemann_left"``, ``"riemann_right"``,
         ``"riemann_middle"`` or ``"riemann_trapezoid"``.
     tolerance : float
         Completeness error (in units of the explained score) that ``"auto"`` aims for.
-    batch_size : int, optional
-        Path points per chunk through the gradient primitive (memory bound); automatic by default.
-    progress : bool, optional
-        A progress bar (default: for long runs).
+    min_steps, max_steps : int
+        The range ``"auto"`` doubles within.
     """
 
     method = "integrated gradients"
 
-    def __init__(self, model, *, output=None, target=None, labels=None, logit=False, time_step=None,
-                 feature_names=None, groups=None, steps=64, rule="gausslegendre", tolerance=1e-4,
-                 min_steps=8, max_steps=1024, batch_size=None, progress=None):
-        _model.check_model(model)
-        self._options = dict(output=output, target=target, labels=labels, logit=logit, time_step=time_step,
-                             feature_names=feature_names, groups=groups, steps=steps, rule=rule, tolerance=tolerance,
-                             min_steps=min_steps, max_steps=max_steps, batch_size=batch_size, progress=progress)
-        if rule not in RULES:
-            raise unknown_name("quadrature rule", rule, RULES)
-        if steps != "auto" and (not isinstance(steps, (int, np.integer)) or steps < 1):
-            raise NBExplainError(f"steps must be a positive integer or 'auto'; got {steps!r}.")
-        if not 1 <= int(min_steps) <= int(max_steps):
-            raise NBExplainError(f"Need 1 <= min_steps <= max_steps; got {min_steps} and {max_steps}.")
-        if not tolerance > 0:
-            raise NBExplainError(f"tolerance must be positive; got {tolerance}.")
-        self.model = model
-        self.selection = OutputSelection(output, target, labels, logit, time_step)
-        self.feature_names = feature_names
-        self.groups = dict(groups or {})
+    def __init__(self, model: Any, *, steps: int | str = 64, rule: str = "gausslegendre", tolerance: float = 1e-4,
+                 min_steps: int = 8, max_steps: int = 1024, **shared: Any) -> None:
+        super().__init__(model, **shared)
         self.steps = steps
         self.rule = rule
-        self.tolerance = float(tolerance)
-        self.min_steps = int(min_steps)
-        self.max_steps = int(max_steps)
-        self.batch_size = batch_size
-        self.progress = progress
+        self.tolerance = tolerance
+        self.min_steps = min_steps
+        self.max_steps = max_steps
 
-    def with_options(self, **changes) -> "IntegratedGradients":
-        """The same explainer with some parameters changed (e.g. ``steps=128`` for a stability check)."""
-        return IntegratedGradients(self.model, **{**self._options, **changes})
+    def check_params(self) -> None:
+        """Refuse parameters that cannot be used, naming the accepted values."""
+        if self.rule not in RULES:
+            raise unknown_name("quadrature rule", self.rule, RULES)
+        whole = lambda value: isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))  # noqa: E731
+        if self.steps != "auto" and not (whole(self.steps) and self.steps >= 1):
+            raise NBExplainError(f"steps must be a positive whole number of quadrature points or 'auto'; "
+                                 f"got {self.steps!r}.")
+        if not (whole(self.min_steps) and whole(self.max_steps) and 1 <= self.min_steps <= self.max_steps):
+            raise NBExplainError(f"Need whole numbers 1 <= min_steps <= max_steps; got {self.min_steps!r} and "
+                                 f"{self.max_steps!r}.")
+        if isinstance(self.tolerance, (bool, np.bool_)) or not isinstance(self.tolerance, (int, float, np.number)) \
+                or not np.isfinite(self.tolerance) or not self.tolerance > 0:
+            raise NBExplainError(f"tolerance must be a positive number (a completeness error in units of the score, "
+                                 f"e.g. 1e-6); got {self.tolerance!r}.")
+        if self.embeddings:
+            raise NBExplainError("Integrated Gradients cannot interpolate between categorical ids (there is no "
+                                 "straight path from one id to another): drop embeddings=..., explain the ids with "
+                                 "Sensitivity, or one-hot encode the category and use groups=....")
 
     # ----------------------------------------------------------------- public
     def explain(self, X, baseline) -> Attributions:
@@ -176,12 +158,12 @@ class IntegratedGradients:
         self._integrate(plan, xs, bs, fx, fb, pairs, locate, consume, "integrated gradients")
         draws = 1 if resolved.per_sample else k
         values = {name: total / draws for name, total in sums.items()}
-        baseline_output = fb if resolved.per_sample else np.full(n, fb.mean())
-        error = np.abs(_totals(values) - (fx - baseline_output))
-        meta = self._meta(plan, resolved.description, n, error, draws=draws)
+        baseline_score = fb if resolved.per_sample else np.full(n, fb.mean())
+        error = np.abs(_totals(values) - (fx - baseline_score))
+        meta = self._meta(plan, resolved.description, error, draws=draws)
         self._warn_if_short(meta, error)
-        return Attributions(values, xs, fx, baseline_output, error, steps, self._layout(plan), meta,
-                            plan.prepared.sample_labels)
+        return Attributions(values=values, data=xs, score=fx, baseline_score=baseline_score, completeness_error=error,
+                            steps=steps, layout=self.layout(plan), meta=meta, sample_labels=plan.prepared.sample_labels)
 
     def difference(self, X, Y) -> Attributions:
         """Applicant against applicant: row ``i`` of ``X`` explained against row ``i`` of ``Y``
@@ -240,7 +222,7 @@ class IntegratedGradients:
         description = {"kind": "population", "statement": f"Every member of {labels[0]!r} against every member "
                        f"of {labels[1]!r}" + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
                        "points": n_b, "baseline_score": float(fb.mean())}
-        meta = self._meta(plan, description, n_a, error, draws=n_b)
+        meta = self._meta(plan, description, error, draws=n_b)
         meta.update(view="population difference", populations=list(labels), sizes=[n_a, n_b], exact=exact,
                     pairs=pairs, seed=None if exact else seed,
                     quadrature_error=float(abs(_totals(mean)[0] - pair_difference)),
@@ -248,22 +230,19 @@ class IntegratedGradients:
                     sampling_standard_error=float(difference_se),
                     formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs")
         data = {name: xs[name].mean(axis=0, keepdims=True) for name in plan.names}
-        return Attributions(mean, data, [fx.mean()], [fb.mean()], error, [int(moments[2])], self._layout(plan), meta,
-                            (f"{labels[0]} - {labels[1]}",), standard_error)
+        return Attributions(values=mean, data=data, score=[fx.mean()], baseline_score=[fb.mean()],
+                            completeness_error=error, steps=[int(moments[2])], layout=self.layout(plan), meta=meta,
+                            sample_labels=(f"{labels[0]} - {labels[1]}",), standard_error=standard_error)
 
     def resolve_baseline(self, baseline, X) -> ResolvedBaseline:
         """Resolve ``baseline`` once, for inputs like ``X``; pass the result to later
         :meth:`explain` calls (a batch run does, so every chunk shares one baseline)."""
         return self._resolve(self._plan(X), baseline)
 
-    def score(self, X) -> np.ndarray:
-        """The explained score ``f(x)`` of every sample."""
-        plan = self._plan(X)
-        return self._scores(plan, plan.prepared.arrays)[0]
-
     # -------------------------------------------------------------- internals
-    def _plan(self, X):
-        plan = plan_gradients(self.model, X, self.selection, self.feature_names)
+    def _plan(self, X) -> GradientPlan:
+        self.check_params()
+        plan = self.plan(X)
         if plan.resolved.many_to_many:
             raise OutputSelectionError(
                 f"The output ({plan.resolved.description}) is a sequence: Integrated Gradients splits ONE score "
@@ -282,7 +261,7 @@ class IntegratedGradients:
     def _scores(self, plan, *blocks) -> list:
         """The explained score of every row of each block ``{input: (n_i, *shape)}``, in one pass."""
         joined = {name: np.concatenate([block[name] for block in blocks]) for name in plan.names}
-        scores = plan.evaluate(joined, self.batch_size, progress=False)[0].astype(np.float64)
+        scores = plan.scores(joined, self.batch_size, what="the explained rows and their baselines")
         return np.split(scores, np.cumsum([len(next(iter(block.values()))) for block in blocks])[:-1])
 
     def _integrate(self, plan, xs, bs, fx, fb, pairs, locate, consume, description):
@@ -326,34 +305,19 @@ class IntegratedGradients:
             i, j = px[start:start + per_call], pb[start:start + per_call]
             x = {name: xs[name][i] for name in plan.names}        # (p, *shape), in the model's dtype
             b = {name: bs[name][j] for name in plan.names}
-            integrals = plan.function.path_integral(x, b, nodes, weights)  # {input: (p, elements)}
+            integrals = path_integral(plan.function, x, b, nodes, weights)  # {input: (p, elements)}
             for name in plan.names:
                 delta = x[name].astype(np.float64) - b[name]     # exact: the attributions' factor
                 out[name][start:start + len(i)] = integrals[name].reshape(delta.shape) * delta
         return out
 
-    def _layout(self, plan):
-        from ..sensitivities import InputLayout
-
-        groups = resolve_groups(self.groups, plan.prepared)
-        return tuple(InputLayout(name, input_kind(plan.prepared.arrays[name].shape[1:]),
-                                 plan.prepared.arrays[name].shape[1:], plan.prepared.feature_names[name],
-                                 tuple(groups[name])) for name in plan.names)
-
-    def _meta(self, plan, baseline, n, error, draws) -> dict:
-        return {
-            "method": self.method, "formula": FORMULA, "output": plan.resolved.description,
-            "output_index": plan.resolved.index, "target": plan.resolved.unit, "logit": plan.resolved.logit,
-            "time_step": plan.resolved.time_step, "rule": self.rule, "steps": self.steps,
-            "steps_range": [self.min_steps, self.max_steps] if self.steps == "auto" else None,
-            "tolerance": self.tolerance, "tolerance_met": bool(np.all(error <= self.tolerance)),
-            "max_completeness_error": float(error.max()), "baseline": dict(baseline),
-            "baselines_per_sample": int(draws), "n_samples": int(n),
-            "parameters": {"groups": {k: [v] if isinstance(v, str) else list(v) for k, v in self.groups.items()},
-                           "batch_size": self.batch_size},
-            "model": type(self.model).__name__, "model_fingerprint": _model.fingerprint(self.model),
-            "compute_dtype": plan.dtype, "version": __version__, "notes": list(plan.prepared.notes),
-        }
+    def _meta(self, plan, baseline, error, draws) -> dict:
+        meta = self.meta(plan, formula=FORMULA, rule=self.rule, steps=self.steps,
+                         steps_range=[self.min_steps, self.max_steps] if self.steps == "auto" else None,
+                         tolerance=self.tolerance, tolerance_met=bool(np.all(error <= self.tolerance)),
+                         max_completeness_error=float(error.max()), baseline=dict(baseline),
+                         baselines_per_sample=int(draws))
+        return meta
 
     def _warn_if_short(self, meta, error):
         if self.steps == "auto" and not meta["tolerance_met"]:

@@ -13,9 +13,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .._tensorflow import keras_module
 from .._version import __version__
 from ..errors import InputDataError
-from ..explanation import freeze_mapping, frozen_array
+from ..results.serial import freeze_mapping, frozen_array
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class RetrainResult:
         return table
 
     def to_dict(self) -> dict:
-        from ..explanation import to_jsonable
+        from ..results.serial import to_jsonable
 
         return {"kind": "RetrainResult", "runs": to_jsonable(self.to_frame().to_dict(orient="list")),
                 "meta": to_jsonable(dict(self.meta))}
@@ -77,8 +78,6 @@ def retrain_comparison(candidates: Mapping[str, Candidate], X_train, y_train, X_
     stopping and record train and test error rates. ``X_*`` are DataFrames holding every
     candidate's columns. Shows a progress bar over the trainings."""
     from tqdm.auto import tqdm
-
-    from ..datasets.models import error_rate, fit_classifier
 
     if repeats < 1:
         raise InputDataError(f"repeats must be at least 1; got {repeats}.")
@@ -107,3 +106,25 @@ def retrain_comparison(candidates: Mapping[str, Candidate], X_train, y_train, X_
             "n_test": len(X_test), "seconds": time.perf_counter() - started, "version": __version__}
     return RetrainResult(models, np.array(runs), np.array(train_error), np.array(test_error), np.array(ran),
                          meta, examples)
+
+
+def fit_classifier(model, inputs, y, *, epochs: int = 100, patience: int = 5, batch_size: int = 128,
+                   validation_share: float = 0.1, progress=None) -> int:
+    """Train with early stopping on the last ``validation_share`` of the rows (best weights kept);
+    returns the number of epochs run. ``progress``: a tqdm bar advanced once per epoch."""
+    keras = keras_module()
+
+    callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)]
+    if progress is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: (progress.update(), progress.set_postfix(
+                loss=f"{logs['loss']:.4f}", val_loss=f"{logs['val_loss']:.4f}"))))
+    history = model.fit(inputs, np.asarray(y), epochs=epochs, batch_size=batch_size,
+                        validation_split=validation_share, callbacks=callbacks, verbose=0)
+    return len(history.history["loss"])
+
+
+def error_rate(model, inputs, y) -> float:
+    """Share of rows whose most probable class is not ``y``."""
+    probabilities = model.predict(inputs, batch_size=4096, verbose=0)
+    return float(np.mean(np.argmax(probabilities, axis=-1) != np.asarray(y)))

@@ -45,7 +45,6 @@ def _simulation(args) -> int:
 
 
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = argparse.ArgumentParser(prog="python -m nbexplain.reproduce", description=__doc__)
     commands = parser.add_subparsers(dest="experiment", required=True)
     credit = commands.add_parser("credit", help="section 4: Figures 2-4 and Table 1")

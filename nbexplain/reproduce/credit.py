@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
-from ..explanation import Explanation, freeze_mapping, to_jsonable
+from ..results import Explanation
+from ..results.serial import freeze_mapping, to_jsonable
 
 FULL_MODEL = "FCN l1, all 23 features"
 SELECTED_MODEL = "FCN 32 units, top-90% features"
@@ -126,10 +127,10 @@ def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int 
     """
     import numpy as np
 
-    from ..comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
+    from ..engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
     from ..datasets.credit import CREDIT_FEATURES
     from ..datasets.models import credit_network
-    from ..engine import SensitivityExplainer
+    from ..engine import Sensitivity
     from ..engine.selection import Candidate, retrain_comparison
 
     demo, source = _credit_model(data, seed, epochs, progress)
@@ -157,7 +158,7 @@ def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int 
     table1 = retrain_comparison(candidates, X_train, y_train, X_test, y_test, repeats=repeats, epochs=epochs,
                                 seed=seed, progress=progress)
     smaller = table1.examples[SELECTED_MODEL]
-    selected_importance = SensitivityExplainer(smaller, target=1, labels=("no default", "default"),
+    selected_importance = Sensitivity(smaller, target=1, labels=("no default", "default"),
                                                progress=False).explain(X_train[list(selected)]).global_importance()
     meta = {"data": source, "n_train": len(X_train), "n_test": len(X_test), "share": share, "seed": seed,
             "repeats": repeats, "max_epochs": epochs, "lime_instances": 0 if lime is None else lime_instances,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..explanation import Explanation
+from ..results import Explanation
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,10 +32,10 @@ def run(n: int = 10_000, seed: int = 0, epochs: int = 60) -> SimulationReproduct
     """Train the 64-32 ReLU network on 85 % of ``n`` rows and explain it on its training rows."""
     from ..datasets import SIMULATION_FEATURES, simulation_importance
     from ..datasets.models import train_simulation_network
-    from ..engine import SensitivityExplainer
+    from ..engine import Sensitivity
 
     model, X_train, _, _, mse = train_simulation_network(n=n, seed=seed, epochs=epochs)
-    importance = SensitivityExplainer(model).explain(X_train).global_importance()
+    importance = Sensitivity(model).explain(X_train).global_importance()
     truth = Explanation(simulation_importance(), ("feature",), {"feature": SIMULATION_FEATURES},
                         {"method": "closed form", "formula": "sqrt(E[(dY/dX_j)^2]), normalised to 100"})
     return SimulationReproduction(importance, truth, mse, len(X_train))

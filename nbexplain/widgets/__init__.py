@@ -1,10 +1,11 @@
 """Explorer widgets (ipywidgets 8 + bqplot + one anywidget front-end) and the dashboard.
 
-One :class:`ExplorerController` makes the gradient pass and answers every view; the views
-observe it and render :class:`~nbexplain.Explanation` objects through :mod:`nbexplain.charts`.
+One :class:`ExplorerController` makes the one pass over the rows and answers every view; the
+views observe it and render :class:`~nbexplain.Explanation` objects through :mod:`nbexplain.charts`.
+The embedded demo's wiring is in :mod:`nbexplain.widgets.demo`.
 """
 from .controller import ExplorerController, PickedSample
-from .dashboard import Dashboard, demo_dashboard
+from .dashboard import Dashboard
 from .lags import LagView
 from .local import LocalView
 from .overview import GlobalView
@@ -14,5 +15,4 @@ from .source import ExplorerData
 from .whatif import WhatIfEditor, feature_specs
 
 __all__ = ["Dashboard", "ExplorerController", "ExplorerData", "GlobalView", "LagView", "LocalView",
-           "PickedSample", "PopulationView", "ReasonsView", "SamplePicker", "WhatIfEditor", "demo_dashboard",
-           "feature_specs"]
+           "PickedSample", "PopulationView", "ReasonsView", "SamplePicker", "WhatIfEditor", "feature_specs"]

@@ -1,21 +1,30 @@
-"""The one place the widgets reach the engine.
+"""The one place the widgets reach the methods.
 
-:class:`ExplorerController` makes ONE gradient pass over the rows of an :class:`ExplorerData`
-when it is built; picking a row afterwards is a lookup in that result. Only a what-if edit
-(a row the model has not seen) needs a new gradient, of that single row. Widgets observe
-``controller.sample`` and render it; they never call TensorFlow.
+:class:`ExplorerController` holds an :class:`ExplorerData`, whose explainers satisfy the protocol
+of :mod:`nbexplain.engine.protocol`. It makes ONE pass of the row explainer over the rows when it
+is built; picking a row afterwards is a lookup in that result. Only a what-if edit (a row the
+model has not seen) needs a new pass, of that single row. Reasons are the lenders' reasons of
+:mod:`nbexplain.credit` (the same :class:`~nbexplain.credit.adverse.ReasonRecipe` as the batch
+command, with its one definition of a denial). Widgets observe ``controller.sample`` and render
+it; they never call TensorFlow.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 import numpy as np
 import traitlets
 
+from ..credit.adverse import ReasonRecipe
+from ..credit.reasons import AdverseActionReasons, at_elements, column_attributions, denied
+from ..credit.recipes import documented_baselines
+from ..engine.comparisons import surrogate_importances
 from ..errors import InputDataError, NBExplainError, unknown_name
-from ..explanation import Explanation, freeze_mapping
+from ..results import Explanation
+from ..results.serial import freeze_mapping
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,8 +32,8 @@ class PickedSample:
     """Everything the views show about one row: the picked row as it is, or as edited.
 
     ``local`` is the local importance with the raw feature values in ``data``; ``columns``
-    holds, per raw column, ``(share, gradient)``: ``share = 100 g_c^2 / sum_c' g_c'^2`` of the
-    gradient at the column's own input element and its sign (the what-if editor's colours).
+    holds, per raw column, ``(share, direction)`` at the column's own input element (the
+    what-if editor's colours).
     """
 
     position: int
@@ -46,21 +55,19 @@ class ApplicantReasons:
     """The reasons panel's content for the picked (or edited) row.
 
     ``by_reason`` is the signed contribution of every reason group and prohibited basis, with the
-    two scores in its meta (what the waterfall draws); ``notice`` the stated reasons.
+    two scores in its meta (what the waterfall draws); ``notice`` the stated reasons; ``denied``
+    the decision at the cut-off (:func:`~nbexplain.credit.reasons.denied`).
     """
 
     position: int
     edited: bool
-    notice: object
+    notice: AdverseActionReasons
     by_reason: Explanation
     baseline: Mapping
     steps: int
     rule: str
     completeness_error: float
-
-
-#: Parameters of the engine's explainers that Integrated Gradients shares.
-_IG_OPTIONS = ("output", "target", "labels", "logit", "time_step", "feature_names", "groups")
+    denied: bool
 
 
 class ExplorerController(traitlets.HasTraits):
@@ -68,12 +75,12 @@ class ExplorerController(traitlets.HasTraits):
 
     Attributes
     ----------
-    sensitivities : Sensitivities
-        The single gradient pass over ``data.frame``.
+    explained : PerSampleResult
+        The single pass of the row explainer over ``data.frame``.
     scores : ndarray
-        The explained output per row (e.g. P(default)).
+        The explained score per row (e.g. P(default)).
     global_importance : Explanation
-        ``lambda_j`` over all rows, with raw-unit labels.
+        Global importance over all rows.
     sample : PickedSample
         The row the views show (trait: observe it).
     """
@@ -83,23 +90,20 @@ class ExplorerController(traitlets.HasTraits):
 
     def __init__(self, data, progress=None):
         super().__init__()
-        from .._tensorflow import import_quietly
-
-        import_quietly()
-        from ..engine import SensitivityExplainer
-
         self.data = data
-        self.explainer = SensitivityExplainer(data.model, progress=progress, **dict(data.explainer_options))
-        self.sensitivities = self.explainer.explain(data.to_inputs(data.frame))
-        output = self.sensitivities.output
-        self.scores = np.asarray(output[:, -1] if output.ndim == 2 else output, dtype=float)
-        self.global_importance = self.sensitivities.global_importance()
-        self.recurrent = any(spec.kind == "sequence" for spec in self.sensitivities.layout)
-        self._global_lags = ((self.sensitivities.lag_matrix(), self.sensitivities.lag_importance())
-                             if self.recurrent else None)
+        self.row_explainer = data.explainers.rows.with_params(progress=progress)
+        self.explained = self.row_explainer.explain(data.to_inputs(data.frame))
+        score = self.explained.score
+        self.scores = np.asarray(score[:, -1] if score.ndim == 2 else score, dtype=float)
+        self.global_importance = self.explained.global_importance()
+        self.recurrent = any(spec.kind == "sequence" for spec in self.explained.layout)
+        self._global_lags = (
+            (self.explained.lag_matrix(), self.explained.lag_importance()) if self.recurrent else None
+        )
         self._check_elements()
         self._raw = data.frame.to_numpy(dtype=float)
-        self._integrated, self._baselines = {}, {}
+        self._comparisons = None
+        self._baselines: dict = {}
         self.pick(0)
 
     # ------------------------------------------------------------ structure
@@ -109,8 +113,20 @@ class ExplorerController(traitlets.HasTraits):
 
     @property
     def predicted(self) -> np.ndarray:
-        """Predicted class per row: 1 where the score reaches the threshold."""
-        return (self.scores >= self.data.threshold).astype(int)
+        """Predicted class per row: 1 above the threshold (the same rule as a denial)."""
+        return denied(self.scores, self.data.threshold).astype(int)
+
+    @property
+    def comparisons(self) -> Mapping:
+        """Other global importances of the same features: the data's own, else a decision tree
+        and a lasso-logistic model fitted on the rows (to the true outcomes when known)."""
+        if self._comparisons is None:
+            given = self.data.comparisons
+            if given is None:
+                outcome = self.data.target if self.data.target is not None else self.predicted
+                given = surrogate_importances(self.data.frame, outcome)
+            self._comparisons = freeze_mapping(given)
+        return self._comparisons
 
     def global_lags(self):
         """The lag matrix and lag importance over all rows (recurrent models only)."""
@@ -119,37 +135,34 @@ class ExplorerController(traitlets.HasTraits):
         return self._global_lags
 
     def _check_elements(self):
-        gradients = self.sensitivities.gradients
-        names = list(gradients)
+        layout = {spec.name: spec for spec in self.explained.layout}
+        names = list(layout)
         for column, (name, index) in self.data.elements.items():
             if name is None:
                 if len(names) != 1:
                     raise InputDataError(f"Column {column!r} names no model input but the model has several "
                                          f"({names}); give elements={{column: (input, index)}}.")
                 name = names[0]
-            if name not in gradients:
+            if name not in layout:
                 raise unknown_name("model input", name, names)
-            shape = gradients[name].shape[1:] if not self.sensitivities.many_to_many else gradients[name].shape[2:]
+            shape = self.explained.data[name].shape[1:]
             if len(index) != len(shape) or any(not 0 <= i < s for i, s in zip(index, shape)):
                 raise InputDataError(f"Column {column!r} points at element {index} of input {name!r}, whose "
                                      f"samples have shape {shape}.")
 
     # ---------------------------------------------------------------- picks
     def pick(self, position: int) -> PickedSample:
-        """Show row ``position``: a lookup in the stored gradients, no new pass."""
+        """Show row ``position``: a lookup in the stored pass, no new computation."""
         position = int(position)
         if not 0 <= position < self.n_rows:
             raise NBExplainError(f"Row {position} does not exist: the explorer holds rows 0..{self.n_rows - 1}.")
-        sample = self._sample(self.sensitivities, position, position, self._raw[position], self.scores[position])
+        sample = self._sample(self.explained, position, position, self._raw[position], self.scores[position])
         self.position = position
         self.sample = sample
         return sample
 
-    def what_if(self, edits: Mapping) -> PickedSample:
-        """The picked row with ``edits`` (``{column: raw value}``) applied, explained afresh.
-
-        One gradient pass of one row; the prediction before the edit is kept for comparison.
-        """
+    def edited_row(self, edits: Mapping):
+        """The picked row with ``edits`` (``{column: raw value}``) applied: ``(frame, clean edits)``."""
         row = self.data.frame.iloc[[self.position]].copy()
         clean = {}
         for column, value in dict(edits).items():
@@ -165,79 +178,68 @@ class ExplorerController(traitlets.HasTraits):
                 number = round(number)
             clean[column] = number
             row[column] = np.asarray([number]).astype(row[column].dtype)
+        return row, clean
+
+    def what_if(self, edits: Mapping) -> PickedSample:
+        """The picked row with ``edits`` applied, explained afresh (one row; the prediction
+        before the edit is kept for comparison)."""
+        row, clean = self.edited_row(edits)
         if not clean:
             return self.pick(self.position)
-        explained = self.explainer.explain(self.data.to_inputs(row))
-        output = explained.output[0]
-        prediction = float(output[-1] if np.ndim(output) else output)
+        explained = self.row_explainer.explain(self.data.to_inputs(row))
+        score = explained.score[0]
+        prediction = float(score[-1] if np.ndim(score) else score)
         sample = self._sample(explained, 0, self.position, row.to_numpy(dtype=float)[0], prediction,
                               edited=True, original=float(self.scores[self.position]), edits=clean)
         self.sample = sample
         return sample
 
-    def _sample(self, sensitivities, row, position, raw, prediction, edited=False, original=None, edits=None):
-        local = sensitivities.local_importance(row)
+    def _sample(self, explained, row, position, raw, prediction, edited=False, original=None, edits=None):
+        local = explained.local_importance(row)
         values = dict(zip(self.data.columns, raw.tolist()))
         shown = np.array([values.get(name, np.nan) for name in local.feature_names], dtype=float)
         local = replace(local, data=shown, meta={**local.meta, "values": "raw (as in the data)"})
-        lags = (sensitivities.lag_matrix(row), sensitivities.lag_importance(row)) if self.recurrent else (None, None)
+        lags = (explained.lag_matrix(row), explained.lag_importance(row)) if self.recurrent else (None, None)
         actual = None if self.data.target is None else float(self.data.target[position])
         return PickedSample(position, self.data.frame.index[position], freeze_mapping(values), float(prediction),
-                            local, freeze_mapping(self._column_shares(sensitivities, row)), actual, edited,
+                            local, freeze_mapping(self._column_shares(explained, row)), actual, edited,
                             original, lags[0], lags[1], freeze_mapping(edits or {}))
 
-    def _column_shares(self, sensitivities, row) -> dict:
-        """``{column: (100 g_c^2 / sum g^2, g_c)}`` at each column's input element."""
-        names = list(sensitivities.gradients)
-        gradients = {}
-        for column, (name, index) in self.data.elements.items():
-            g = np.asarray(sensitivities.gradients[name or names[0]][row], dtype=float)
-            g = g[(slice(None), *index)].mean() if sensitivities.many_to_many else g[index]
-            gradients[column] = float(g)
-        total = sum(g * g for g in gradients.values())
-        return {c: (100 * g * g / total if total > 0 else 0.0, g) for c, g in gradients.items()}
+    def _column_shares(self, explained, row) -> dict:
+        """``{column: (100 e_c^2 / sum e^2, e_c)}`` of each column's own element of the row's
+        explanation (the gradient, or the attribution)."""
+        elements = {c: (name or explained.layout[0].name, index) for c, (name, index) in self.data.elements.items()}
+        values = explained.element_values(row, elements)
+        total = float(np.sum(np.square(list(values.values()))))
+        return {c: (100 * v * v / total if total > 0 else 0.0, v) for c, v in values.items()}
 
     # ------------------------------------------------------------ attributions
-    def integrated(self, steps=64, rule="gausslegendre"):
-        """Integrated Gradients of the explained output (one per steps and rule, kept)."""
-        from ..engine import IntegratedGradients
-
-        key = (steps, rule)
-        if key not in self._integrated:
-            options = {k: v for k, v in self.data.explainer_options.items() if k in _IG_OPTIONS}
-            self._integrated[key] = IntegratedGradients(self.data.model, steps=steps, rule=rule, tolerance=1e-6,
-                                                        progress=False, **options)
-        return self._integrated[key]
-
     def baseline(self, kind: str):
         """A documented baseline built from all the explorer's rows, resolved once per kind."""
-        from ..credit.recipes import documented_baselines
-
         if kind not in self._baselines:
             reference = self.data.to_inputs(self.data.frame)
             choices = documented_baselines(reference, cutoff=self.data.threshold, band=0.05, draws=100)
             if kind not in choices:
                 raise unknown_name("baseline", kind, choices)
-            self._baselines[kind] = self.integrated().resolve_baseline(choices[kind], reference)
+            self._baselines[kind] = self.data.explainers.attributions.resolve_baseline(choices[kind], reference)
         return self._baselines[kind]
 
-    def _row_inputs(self):
-        """Model inputs of the row the views show: the picked row, or its edited version."""
-        row = self.data.frame.iloc[[self.position]].copy()
-        for column, value in self.sample.edits.items():
-            row[column] = np.asarray([value]).astype(row[column].dtype)
-        return self.data.to_inputs(row)
+    def recipe(self, baseline="average", steps=64, rule="gausslegendre", max_reasons=4) -> ReasonRecipe:
+        """The reasons recipe of the panel: the model's attributor with these steps and rule, a
+        documented baseline of the explorer's rows, its catalogue and threshold."""
+        attributor = self.data.explainers.attributions.with_params(steps=steps, rule=rule, progress=False)
+        return ReasonRecipe(attributor, self.baseline(baseline), self.data.catalogue, cutoff=self.data.threshold,
+                            to_inputs=self.data.to_inputs, elements=self.data.elements, max_reasons=max_reasons)
 
     def reasons(self, baseline="average", steps=64, rule="gausslegendre", max_reasons=4) -> ApplicantReasons:
-        """Adverse-action reasons for the shown row against a documented baseline."""
-        from ..credit.reasons import reasons_from_attributions
-
-        catalogue = self.data.catalogue
-        attributions = self.integrated(steps, rule).explain(self._row_inputs(), self.baseline(baseline))
-        ranked = reasons_from_attributions(attributions, catalogue, max_reasons, self.data.elements)
+        """Adverse-action reasons for the shown row (picked or edited) against a documented baseline."""
+        recipe = self.recipe(baseline, steps, rule, max_reasons)
+        row, _ = self.edited_row(self.sample.edits)
+        ranked = recipe.explain(row)
         with warnings.catch_warnings():  # the panel shows the prohibited-basis warning itself
             warnings.simplefilter("ignore")
             notice = ranked.applicant(0)
+        catalogue = self.data.catalogue
         stated = {r.code: r.rank for r in notice.reasons}
         labels, values = [], []
         for reason in catalogue.reasons:
@@ -247,13 +249,12 @@ class ExplorerController(traitlets.HasTraits):
         for feature, value in notice.prohibited.items():
             labels.append(f"{feature} (prohibited basis)")
             values.append(value)
-        by_reason = Explanation(np.asarray(values), ("reason",), {"reason": tuple(labels)},
-                                {**attributions.meta, "view": "contribution by reason",
-                                 "baseline_output": float(attributions.baseline_output[0]),
-                                 "output_value": float(attributions.output[0])})
+        meta = {**ranked.meta, "view": "contribution by reason", "baseline_score": notice.baseline_score,
+                "score_value": notice.score}
+        by_reason = Explanation(np.asarray(values), ("reason",), {"reason": tuple(labels)}, meta)
         return ApplicantReasons(self.position, bool(self.sample.edited), notice, by_reason,
-                                dict(attributions.meta["baseline"]), int(attributions.steps[0]), rule,
-                                float(attributions.completeness_error[0]))
+                                dict(ranked.meta["baseline"]), int(ranked.steps[0]), rule,
+                                float(notice.completeness_error), bool(recipe.denied([notice.score])[0]))
 
     def compare_cohorts(self, first, second, labels=("A", "B"), steps=32, max_pairs=3000):
         """Mean attribution difference per column between two cohorts of rows (positions):
@@ -264,17 +265,16 @@ class ExplorerController(traitlets.HasTraits):
             if rows.size == 0:
                 raise NBExplainError(f"Cohort {name} is empty: no row matches its filters. Widen them.")
         frame = self.data.frame
-        result = self.integrated(steps).compare_populations(self.data.to_inputs(frame.iloc[first]),
-                                                            self.data.to_inputs(frame.iloc[second]),
-                                                            max_pairs=max_pairs, labels=labels)
-        from ..credit.reasons import at_elements, column_attributions
-
+        attributor = self.data.explainers.attributions.with_params(steps=steps, progress=False)
+        result = attributor.compare_populations(self.data.to_inputs(frame.iloc[first]),
+                                                self.data.to_inputs(frame.iloc[second]),
+                                                max_pairs=max_pairs, labels=labels)
         values, columns = column_attributions(result, self.data.elements)
         errors = {}
         if result.standard_error is not None:
             errors = dict(zip(columns, at_elements(result.standard_error, self.data.elements)[0].tolist()))
         meta = {**result.meta, "view": "mean attribution difference by column", "standard_error": errors,
-                "mean_scores": [float(result.output[0]), float(result.baseline_output[0])],
+                "mean_scores": [float(result.score[0]), float(result.baseline_score[0])],
                 "completeness_error": float(result.completeness_error[0]), "sizes": [int(first.size), int(second.size)]}
         return Explanation(values[0], ("column",), {"column": tuple(columns)}, meta)
 

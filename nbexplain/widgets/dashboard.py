@@ -10,7 +10,6 @@ from .local import LocalView
 from .overview import GlobalView
 from .picker import SamplePicker
 from .reasons import PopulationView, ReasonsView
-from .source import ExplorerData
 from .whatif import WhatIfEditor
 
 
@@ -19,8 +18,8 @@ class Dashboard:
     the adverse-action reasons panel and the population comparison of one model, sharing one
     controller and one visible error area.
 
-    ``Dashboard(ExplorerData.from_keras(model, X, y, target=1))`` or
-    ``Dashboard.from_demo("credit_fcn")``; display it, or serve the notebook with Voila.
+    ``Dashboard(ExplorerData.from_keras(model, X, y, target=1))``; display it, or serve the
+    notebook with Voila (the embedded demo is :func:`nbexplain.widgets.demo.demo_dashboard`).
     """
 
     def __init__(self, data, top: int = 10, max_points: int = 2000, progress=None):
@@ -50,52 +49,5 @@ class Dashboard:
         self.widget = ipywidgets.VBox(children, layout={"width": "100%"})
         self.widget.add_class("nbexplain-dashboard")
 
-    @classmethod
-    def from_demo(cls, name: str = "credit_fcn", rows: str = "train", **options) -> "Dashboard":
-        """The dashboard of a cached demo model (built on first use, with a progress bar)."""
-        from .._tensorflow import import_quietly
-        from ..datasets import load_demo
-        from ..datasets.demo import cached_selection_errors
-
-        import_quietly()
-        demo = load_demo(name)
-        return cls(ExplorerData.from_demo(demo, rows=rows, selection_errors=cached_selection_errors(demo)), **options)
-
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
-
-
-def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
-    """The stakeholder dashboard of the embedded demo: one dashboard per demo model, chosen with
-    a toggle.
-
-    The first model's dashboard is built at once; another is built the first time it is chosen
-    (a second gradient pass the reader may never need), with a progress bar meanwhile. Only the
-    chosen dashboard is in the page, so its charts are laid out while visible (bqplot's heatmap
-    does not lay itself out again when a hidden tab is shown).
-    """
-    import ipywidgets
-
-    errors = ErrorArea()
-    dashboards = {models[0]: Dashboard.from_demo(models[0], **options)}
-    choice = ipywidgets.ToggleButtons(options=[(_TITLES.get(name, name), name) for name in models],
-                                      style={"button_width": "220px"})
-    choice.add_class("nbexplain-model-choice")
-    stage = ipywidgets.Box([dashboards[models[0]].widget], layout={"width": "100%"})
-
-    def show(change):
-        name = change["new"]
-        if name not in dashboards:
-            stage.children = [ipywidgets.IntProgress(value=1, max=2, description=f"loading {name}",
-                                                     style={"description_width": "initial"})]
-            dashboards[name] = Dashboard.from_demo(name, **options)
-        stage.children = [dashboards[name].widget]
-
-    choice.observe(errors.guard(show), names="value")
-    page = ipywidgets.VBox([choice, errors.widget, stage], layout={"width": "100%"})
-    page.add_class("nbexplain-demo")
-    page.dashboards = dashboards
-    return page
-
-
-_TITLES = {"credit_fcn": "Credit network (dense)", "credit_lstm": "Payment-history LSTM"}

@@ -28,9 +28,11 @@ class GlobalView(View):
         self.views = {"importance": self.bars.figure,
                       "selection curve": ipywidgets.VBox([self.curve.figure, self.share, self.selected])}
         self.comparison = None
-        if data.comparisons:
-            self.comparison = ComparisonBars({"sensitivity": importance, **dict(data.comparisons)},
-                                             top=min(12, n_features), title="sensitivity beside other methods")
+        comparisons = controller.comparisons
+        if comparisons:
+            self.comparison = ComparisonBars({str(importance.meta.get("method", "this model")): importance,
+                                              **dict(comparisons)},
+                                             top=min(12, n_features), title=f"{importance.meta.get('method', 'importance')} beside other methods")
             self.views["comparison"] = self.comparison.figure
         self.mode = ipywidgets.ToggleButtons(options=list(self.views), value="importance",
                                              style={"button_width": "120px"})

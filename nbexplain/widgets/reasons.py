@@ -66,7 +66,7 @@ class ReasonsView(View):
                  f"<div class='nbexplain-completeness' style='color:{colour}'>completeness error {error:.1e} "
                  f"({result.steps} steps, {html.escape(result.rule)})</div>",
                  f"<div style='font-size:12px;color:#555;margin:4px 0'>{html.escape(result.baseline['statement'])}</div>"]
-        denied = self.controller.data.catalogue.sign * (notice.score - self.controller.data.threshold) >= 0
+        denied = result.denied
         if notice.reasons:
             items = "".join(f"<li>{html.escape(r.statement)} <span style='color:#555'>({r.contribution:+.4f})</span>"
                             f"</li>" for r in notice.reasons)

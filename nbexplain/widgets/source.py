@@ -1,9 +1,11 @@
-"""What an explorer shows: a model, the rows it explains as people read them, and how to feed it.
+"""What an explorer shows: a model's explainers, the rows they explain as people read them, and
+how to feed them.
 
-:class:`ExplorerData` binds a Keras model to a table of *raw* rows (the values a person edits and
-reads, e.g. a credit limit of 200,000 rather than its standardised 0.31), a function that turns
-raw rows into the model's inputs, and where each raw column lands in those inputs, so that the
-what-if editor can colour a column by the gradient at its own input element.
+:class:`ExplorerData` binds a model's explainers (:class:`~nbexplain.engine.protocol.ModelExplainers`)
+to a table of *raw* rows (the values a person edits and reads, e.g. a credit limit of 200,000
+rather than its standardised 0.31), a function that turns raw rows into the model's inputs, and
+where each raw column lands in those inputs, so that the what-if editor can colour a column by
+the gradient at its own input element.
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..credit.reasons import ReasonCatalogue
+from ..engine.protocol import ModelExplainers
 from ..errors import InputDataError, unknown_name
-from ..explanation import freeze_mapping
+from ..results.serial import freeze_mapping
 
 #: Integer columns with at most this many distinct values are edited as choices.
 MAX_CHOICES = 8
@@ -25,11 +29,12 @@ def _identity(frame):
 
 @dataclass(frozen=True, eq=False)
 class ExplorerData:
-    """A model and the rows the explorer explains.
+    """A model's explainers and the rows the explorer explains.
 
     Parameters
     ----------
-    model : keras.Model
+    explainers : ModelExplainers
+        The row explainer and the attributor of the model (see :mod:`nbexplain.engine.protocol`).
     frame : pandas.DataFrame
         Raw rows, one column per editable feature, in the units people read.
     to_inputs : callable
@@ -41,14 +46,14 @@ class ExplorerData:
         The true outcome of each row (0/1), for filters and the prediction panel.
     choices : mapping
         ``{column: {code: label}}`` for categorical columns (edited as choices).
-    explainer_options : mapping
-        Passed to :class:`~nbexplain.SensitivityExplainer` (``target``, ``labels``, ``output`` ...).
     outcome : str
         What the explained output is, e.g. ``"P(default)"``.
     class_labels : tuple
-        Names of outcome 0 and 1 (predicted class: output >= ``threshold``).
-    comparisons : mapping
-        ``{method: Explanation}``: other global importances of the same features.
+        Names of outcome 0 and 1 (predicted class 1: score above ``threshold``, the same rule as
+        a denial, :func:`~nbexplain.credit.reasons.denied`).
+    comparisons : mapping, optional
+        ``{method: Explanation}``: other global importances of the same features; None (the
+        default) compares with a decision tree and a lasso-logistic model fitted on the rows.
     selection_errors : mapping
         ``{k: test error}`` of networks retrained on the top k features.
     description : mapping
@@ -57,18 +62,17 @@ class ExplorerData:
         Reason statements per column for the reasons panel; one reason per column by default.
     """
 
-    model: object
+    explainers: ModelExplainers
     frame: object
     to_inputs: Callable = _identity
     elements: Mapping = field(default_factory=dict)
     target: np.ndarray | None = None
     choices: Mapping = field(default_factory=dict)
-    explainer_options: Mapping = field(default_factory=dict)
     title: str = "model"
-    outcome: str = "output"
+    outcome: str = "score"
     class_labels: tuple = ("0", "1")
     threshold: float = 0.5
-    comparisons: Mapping = field(default_factory=dict)
+    comparisons: Mapping | None = None
     selection_errors: Mapping = field(default_factory=dict)
     description: Mapping = field(default_factory=dict)
     catalogue: object = None
@@ -76,6 +80,9 @@ class ExplorerData:
     def __post_init__(self):
         import pandas as pd
 
+        if not isinstance(self.explainers, ModelExplainers):
+            raise InputDataError(f"explainers must be a ModelExplainers (e.g. ModelExplainers.for_keras(model, ...)); "
+                                 f"got {type(self.explainers).__name__}. ExplorerData.from_keras builds one.")
         if not isinstance(self.frame, pd.DataFrame):
             raise InputDataError(f"The explorer needs its rows as a pandas DataFrame with named columns; got "
                                  f"{type(self.frame).__name__}. Wrap an array: pd.DataFrame(X, columns=names).")
@@ -100,11 +107,15 @@ class ExplorerData:
             if column not in columns:
                 raise unknown_name("column", column, columns)
         object.__setattr__(self, "elements", freeze_mapping({c: (i, tuple(ix)) for c, (i, ix) in elements.items()}))
-        for name in ("choices", "explainer_options", "comparisons", "selection_errors", "description"):
+        threshold = self.threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold):
+            raise InputDataError(f"threshold must be a finite number (the score above which outcome 1 is predicted); "
+                                 f"got {threshold!r}.")
+        if self.comparisons is not None:
+            object.__setattr__(self, "comparisons", freeze_mapping(self.comparisons))
+        for name in ("choices", "selection_errors", "description"):
             object.__setattr__(self, name, freeze_mapping(getattr(self, name)))
         if self.catalogue is None:
-            from ..credit.reasons import ReasonCatalogue
-
             object.__setattr__(self, "catalogue", ReasonCatalogue.per_feature(columns))
         else:
             self.catalogue.matrix(columns)  # every column must have a reason (or be a prohibited basis)
@@ -114,50 +125,27 @@ class ExplorerData:
         return tuple(str(c) for c in self.frame.columns)
 
     @classmethod
-    def from_keras(cls, model, X, y=None, *, choices=None, title="model", outcome="output",
+    def from_keras(cls, model, X, y=None, *, choices=None, title="model", outcome="score",
                    class_labels=("0", "1"), threshold=0.5, comparisons=None, selection_errors=None, catalogue=None,
-                   **explainer_options) -> "ExplorerData":
-        """A one-input tabular model that reads ``X``'s columns as they are.
+                   **explainer_options) -> ExplorerData:
+        """A one-input tabular Keras model that reads ``X``'s columns (matched by name).
 
         Integer columns with at most 8 distinct values are edited as choices unless ``choices``
         says otherwise; ``explainer_options`` (``target=``, ``labels=``, ``output=`` ...) choose
-        the output to explain.
+        the score to explain. Without ``comparisons``, the global view compares the sensitivity
+        with a depth-4 decision tree and a lasso-logistic model fitted on the same rows (to ``y``,
+        else to the model's predicted class; see :func:`~nbexplain.engine.comparisons.surrogate_importances`).
         """
         import pandas as pd
 
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X),
                                                                    columns=[f"x{j}" for j in range(np.shape(X)[-1])])
+        options = {"feature_names": [str(c) for c in frame.columns], **explainer_options}
+        explainers = ModelExplainers.for_keras(model, **options)
         inferred = {c: {v: str(v) for v in values} for c, values in _small_integer_columns(frame).items()}
-        return cls(model, frame, _identity, {}, None if y is None else np.asarray(y), {**inferred, **(choices or {})},
-                   explainer_options, title, outcome, tuple(class_labels), threshold, comparisons or {},
+        return cls(explainers, frame, _identity, {}, None if y is None else np.asarray(y),
+                   {**inferred, **(choices or {})}, title, outcome, tuple(class_labels), threshold, comparisons,
                    selection_errors or {}, {}, catalogue)
-
-    @classmethod
-    def from_demo(cls, demo, rows: str = "train", comparisons: bool = True, selection_errors=None) -> "ExplorerData":
-        """The explorer view of a :class:`~nbexplain.datasets.DemoModel` on its ``"train"``,
-        ``"test"`` or ``"all"`` rows, with tree and lasso-logistic importances beside it."""
-        from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, credit_reason_catalogue, sequence_elements
-        from ..datasets.demo import OUTCOME_LABELS
-
-        positions = {"train": demo.train_rows, "test": demo.test_rows,
-                     "all": np.arange(len(demo.frame))}
-        if rows not in positions:
-            raise unknown_name("row set", rows, positions)
-        chosen = positions[rows]
-        frame = demo.frame.iloc[chosen][list(CREDIT_FEATURES)]
-        elements = sequence_elements() if demo.name == "credit_lstm" else {}
-        other = _demo_comparisons(demo, frame, chosen) if comparisons else {}
-        record = demo.record
-        description = {"model": demo.name, "rows": f"{rows} ({len(chosen):,})",
-                       "test error": f"{record.get('test_error', float('nan')):.2%}",
-                       "trained for": f"{record.get('epochs', '?')} epochs"}
-        return cls(demo.model, frame, demo.model_inputs, elements, demo.target[chosen], CATEGORY_LABELS,
-                   demo.explainer_options(), _DEMO_TITLES[demo.name], "P(default)", OUTCOME_LABELS, 0.5, other,
-                   selection_errors or {}, description, credit_reason_catalogue())
-
-
-_DEMO_TITLES = {"credit_fcn": "Credit default network (64 tanh units, 23 features)",
-                "credit_lstm": "Payment-history LSTM (6 months x 3 channels + 5 static features)"}
 
 
 def _small_integer_columns(frame) -> dict:
@@ -173,14 +161,3 @@ def _small_integer_columns(frame) -> dict:
             if len(distinct) <= MAX_CHOICES:
                 found[str(column)] = [v.item() for v in distinct]
     return found
-
-
-def _demo_comparisons(demo, frame, rows) -> dict:
-    """Depth-4 tree and lasso-logistic importances on the same raw rows (the paper's comparisons);
-    only for the dense demo, whose reported features are the raw columns."""
-    if demo.name != "credit_fcn":
-        return {}
-    from ..comparisons import logistic_importance, tree_importance
-
-    y = demo.target[rows]
-    return {"decision tree": tree_importance(frame, y), "lasso logistic": logistic_importance(demo.rows(rows), y)}

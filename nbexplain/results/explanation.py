@@ -2,62 +2,25 @@
 
 An :class:`Explanation` holds importance ``values`` over named dimensions (``"feature"``,
 ``"sample"``, ``"lag"``, ``"row"`` ...), the labels of each dimension, and ``meta``: how the
-result was made (method, output explained, data size, parameters, model fingerprint, version),
+result was made (method, what was explained, data size, parameters, model fingerprint, version),
 so that a validator can reproduce it. Optional arrays aligned with ``values`` carry the signed
-derivative (direction), the input value and the model output for each sample.
+derivative (direction), the input value and the explained score of each sample.
 
 This module imports no TensorFlow: charts, widgets and reports can use results on their own.
 """
 from __future__ import annotations
 
-import json
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
-from typing import Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import NBExplainError, unknown_name
+from ..errors import NBExplainError, unknown_name
+from .serial import array_from_json, dump_json, freeze_mapping, frozen_array, load_typed, to_jsonable
 
 _ALIGNED = ("signed", "data")
-
-
-def frozen_array(array, dtype=None) -> np.ndarray:
-    """Return a read-only array: an array that is already read-only (and of the asked dtype) is
-    kept as it is, anything else is copied so that later writes to the source cannot leak in."""
-    if isinstance(array, np.ndarray) and not array.flags.writeable and (dtype is None or array.dtype == dtype):
-        return array
-    out = np.array(array, dtype=dtype, copy=True)
-    out.flags.writeable = False
-    return out
-
-
-def to_jsonable(value):
-    """Convert numpy scalars, arrays, tuples and mappings into plain JSON types (NaN -> None)."""
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return to_jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def array_from_json(values, dtype) -> np.ndarray:
-    """Inverse of :func:`to_jsonable` for numeric arrays (None -> NaN)."""
-    array = np.array(values, dtype=object)
-    if array.dtype == object:
-        array = np.where(array == None, np.nan, array)  # noqa: E711 - element-wise None test
-    return frozen_array(array.astype(dtype))
-
-
-def freeze_mapping(mapping) -> Mapping:
-    return MappingProxyType(dict(mapping or {}))
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,15 +36,15 @@ class Explanation:
     coords : mapping
         For each dim, the tuple of its labels (feature names, sample indices, lag labels ...).
     meta : mapping
-        How the result was made: ``method``, ``formula``, ``output``, ``n_samples``,
+        How the result was made: ``method``, ``formula``, ``explained``, ``n_samples``,
         ``parameters``, ``model_fingerprint``, ``version`` and method-specific entries.
     signed : array, optional
         Signed derivative aligned with ``values`` (the direction of the effect); NaN where a
         feature has no single direction (a one-hot group, an embedding).
     data : array, optional
         The input value aligned with ``values`` (local explanations).
-    output : array, optional
-        The explained model output, one per label of the ``"sample"`` dim.
+    score : array, optional
+        The explained score (a probability, a logit, a value), one per label of the ``"sample"`` dim.
     """
 
     values: np.ndarray
@@ -90,7 +53,7 @@ class Explanation:
     meta: Mapping = field(default_factory=dict)
     signed: np.ndarray | None = None
     data: np.ndarray | None = None
-    output: np.ndarray | None = None
+    score: np.ndarray | None = None
 
     def __post_init__(self):
         values = frozen_array(self.values, dtype=float)
@@ -117,11 +80,11 @@ class Explanation:
                 if aligned.shape != values.shape:
                     raise NBExplainError(f"{name} has shape {aligned.shape}, values have {values.shape}.")
                 object.__setattr__(self, name, aligned)
-        if self.output is not None:
-            output = frozen_array(self.output, dtype=float)
-            if "sample" not in dims or output.shape[0] != len(coords["sample"]):
-                raise NBExplainError("output must have one entry per label of the 'sample' dim.")
-            object.__setattr__(self, "output", output)
+        if self.score is not None:
+            score = frozen_array(self.score, dtype=float)
+            if "sample" not in dims or score.shape[0] != len(coords["sample"]):
+                raise NBExplainError("score must have one entry per label of the 'sample' dim.")
+            object.__setattr__(self, "score", score)
 
     # ------------------------------------------------------------------ access
     @property
@@ -151,10 +114,13 @@ class Explanation:
         dim = self.dims[axis]
         labels = self.coords[dim]
         positions = np.arange(len(labels))[index]
-        take = lambda array: None if array is None else np.take(array, positions, axis=axis)  # noqa: E731
-        output = self.output
-        if output is not None and dim == "sample":
-            output = np.take(output, positions, axis=0)
+
+        def take(array):
+            return None if array is None else np.take(array, positions, axis=axis)
+
+        score = self.score
+        if score is not None and dim == "sample":
+            score = np.take(score, positions, axis=0)
         if np.ndim(positions) == 0:
             dims = self.dims[:axis] + self.dims[axis + 1:]
             coords = {d: self.coords[d] for d in dims}
@@ -162,12 +128,12 @@ class Explanation:
             meta.setdefault("selected", {})
             meta["selected"] = {**meta["selected"], dim: labels[int(positions)]}
             if dim == "sample":
-                meta["output_value"] = None if output is None else float(output)
-                output = None
-            return Explanation(take(self.values), dims, coords, meta, take(self.signed), take(self.data), output)
+                meta["score_value"] = None if score is None else float(score)
+                score = None
+            return Explanation(take(self.values), dims, coords, meta, take(self.signed), take(self.data), score)
         coords = dict(self.coords)
         coords[dim] = tuple(labels[i] for i in positions)
-        return Explanation(take(self.values), self.dims, coords, self.meta, take(self.signed), take(self.data), output)
+        return Explanation(take(self.values), self.dims, coords, self.meta, take(self.signed), take(self.data), score)
 
     def __getitem__(self, key) -> "Explanation":
         """Index the first dim by position; a string selects a feature by name."""
@@ -237,8 +203,8 @@ class Explanation:
             return pd.DataFrame(columns, index=pd.Index(self.coords[self.dims[0]], name=self.dims[0]))
         grid = np.meshgrid(*[np.arange(len(self.coords[d])) for d in self.dims], indexing="ij")
         frame = {d: np.asarray(self.coords[d], dtype=object)[g.reshape(-1)] for d, g in zip(self.dims, grid)}
-        if self.output is not None:
-            frame["output"] = self.output[grid[self.dims.index("sample")].reshape(-1)]
+        if self.score is not None:
+            frame["score"] = self.score[grid[self.dims.index("sample")].reshape(-1)]
         return pd.DataFrame({**frame, **columns})
 
     def to_dict(self) -> dict:
@@ -249,59 +215,30 @@ class Explanation:
             "values": self.values,
             "meta": dict(self.meta),
         }
-        for name in (*_ALIGNED, "output"):
+        for name in (*_ALIGNED, "score"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
         return to_jsonable(payload)
 
-    def to_json(self, path=None, **kwargs) -> str:
-        """Serialise to JSON (written to ``path`` too when given); :meth:`from_json` reads it back."""
+    def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
+        """Serialise to JSON (written all-or-nothing to ``path`` when given); :meth:`from_json` reads it back."""
         return dump_json(self.to_dict(), path, **kwargs)
 
     @classmethod
     def from_dict(cls, payload: Mapping) -> "Explanation":
-        if payload.get("type") != "Explanation":
-            raise NBExplainError(f"Not a serialised Explanation (type={payload.get('type')!r}).")
-        optional = {name: array_from_json(payload[name], float)
-                    for name in (*_ALIGNED, "output") if name in payload}
-        return cls(values=array_from_json(payload["values"], float), dims=tuple(payload["dims"]),
-                   coords={d: tuple(v) for d, v in payload["coords"].items()},
-                   meta=payload.get("meta", {}), **optional)
+        try:
+            optional = {name: array_from_json(payload[name], float) for name in (*_ALIGNED, "score") if name in payload}
+            return cls(values=array_from_json(payload["values"], float), dims=tuple(payload["dims"]),
+                       coords={d: tuple(v) for d, v in payload["coords"].items()},
+                       meta=payload.get("meta", {}), **optional)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise NBExplainError(f"The serialised Explanation is incomplete or damaged ({error!r}).") from None
 
     @classmethod
     def from_json(cls, text_or_path) -> "Explanation":
         """Read an explanation written by :meth:`to_json` (a JSON string or a file path)."""
-        return cls.from_dict(load_json(text_or_path))
+        return cls.from_dict(load_typed(text_or_path, "Explanation"))
 
     def __repr__(self):
         dims = ", ".join(f"{d}={len(self.coords[d])}" for d in self.dims)
         return f"Explanation({self.meta.get('method', '?')}: {self.meta.get('view', '')} [{dims}])"
-
-
-def save_text(text: str, path=None) -> str:
-    """Write ``text`` to ``path`` when given; return it either way (every ``to_json`` / ``to_html``)."""
-    if path is not None:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    return text
-
-
-def dump_json(payload, path=None, **kwargs) -> str:
-    return save_text(json.dumps(payload, **kwargs), path)
-
-
-def load_typed(text_or_path, kind: str) -> dict:
-    """Read a payload written by ``to_json`` of a result of type ``kind``; refuse any other."""
-    payload = load_json(text_or_path)
-    if payload.get("type") != kind:
-        raise NBExplainError(f"Not a serialised {kind} (type={payload.get('type')!r}).")
-    return payload
-
-
-def load_json(text_or_path):
-    """Parse a JSON string, or the file at a path."""
-    text = str(text_or_path)
-    if not text.lstrip().startswith("{"):
-        with open(text, encoding="utf-8") as handle:
-            text = handle.read()
-    return json.loads(text)

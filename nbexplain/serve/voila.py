@@ -32,7 +32,7 @@ def free_port(preferred: int = 0) -> int:
 
 def dashboard_notebook() -> Path:
     """The dashboard notebook shipped in the package (built from notebooks/dashboard.ipynb)."""
-    from ._static import static_file
+    from .._static import static_file
 
     return Path(str(static_file("dashboard.ipynb")))
 
@@ -59,7 +59,7 @@ class LocalServer:
         self._output = None
 
     def start(self) -> "LocalServer":
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"), **self.env}
+        env = {**os.environ, **self.env}
         self._output = open(self.log, "w") if self.log else None
         self.process = subprocess.Popen(self.command, env=env, stdout=self._output,
                                         stderr=subprocess.STDOUT if self._output else None)
@@ -109,30 +109,3 @@ class VoilaServer(LocalServer):
         super().__init__(lambda p: [sys.executable, "-m", "voila", str(self.notebook), "--no-browser", f"--port={p}",
                                     "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True"],
                          READY_PATH, port, log, timeout, name=f"Voila serving {self.notebook.name}")
-
-
-#: Chromium flags that work on a machine with no network but localhost.
-CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage")
-
-
-def chromium_path() -> str | None:
-    """Debian's chromium (Playwright's own browser download cannot work without internet)."""
-    import shutil
-
-    return os.environ.get("NBEXPLAIN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def launch_chromium(playwright):
-    """Headless Debian chromium through Playwright, with the flags above."""
-    path = chromium_path()
-    if path is None:
-        raise RuntimeError("Chromium is not installed: apt-get install -y chromium (or set NBEXPLAIN_CHROMIUM).")
-    return playwright.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_ARGS))
-
-
-def local_only(page):
-    """Abort every request that does not go to 127.0.0.1 (Voila asks a CDN for Font Awesome)."""
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
-               else route.abort())

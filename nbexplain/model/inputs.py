@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputDataError, NotDifferentiableError, unknown_name
+from ..errors import InputDataError, NotDifferentiableError, row_list, unknown_name
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,42 @@ def _split_by_input(X, model_inputs):
     return [X]
 
 
-def _to_array(raw, name):
-    """numpy / pandas / tf tensor -> (ndarray, column names or None, row labels or None)."""
+def match_columns(frame, wanted, name):
+    """The frame's columns in the order ``wanted`` (names, not positions): a permutation is
+    reordered; a missing or an extra column is an error naming it."""
+    columns = [str(c) for c in frame.columns]
+    if columns == list(wanted):
+        return frame
+    if len(set(columns)) != len(columns):
+        raise InputDataError(f"Input {name!r}: the DataFrame has duplicate column names "
+                             f"{sorted({c for c in columns if columns.count(c) > 1})}.")
+    missing = [w for w in wanted if w not in columns]
+    extra = [c for c in columns if c not in wanted]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks column(s) {missing}")
+        if extra:
+            parts.append(f"has column(s) the model does not read {extra}")
+        raise InputDataError(f"Input {name!r}: the DataFrame {' and '.join(parts)}; the model reads "
+                             f"{list(wanted)} (matched by name). Rename or select the columns.")
+    return frame.set_axis(columns, axis=1)[list(wanted)]
+
+
+def _to_array(raw, name, wanted=None):
+    """numpy / pandas / tf tensor -> (ndarray, column names or None, row labels or None).
+
+    A DataFrame's columns are matched by name to ``wanted`` (the feature names) when given."""
     columns = index = None
     if _is_series(raw):  # one row, e.g. df.iloc[5]: a single sample named by its index
         raw = raw.to_frame().T
     if _is_frame(raw):
-        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+        from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
-        bad = [str(c) for c, dt in raw.dtypes.items() if not (is_numeric_dtype(dt) or is_bool_dtype(dt))]
+        if wanted is not None:
+            raw = match_columns(raw, wanted, name)
+        bad = [str(c) for c, dt in raw.dtypes.items()
+               if not (is_numeric_dtype(dt) or is_bool_dtype(dt)) or is_complex_dtype(dt)]
         if bad:
             raise InputDataError(f"Input {name!r}: column(s) {bad} are not numeric. Encode them as numbers "
                                  "(for example one-hot columns declared as a group) before explaining.")
@@ -89,6 +116,9 @@ def _to_array(raw, name):
         except (TypeError, ValueError):
             raise InputDataError(f"Input {name!r} holds values that are not numbers (dtype object). "
                                  "Convert it to a numeric array first.") from None
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise InputDataError(f"Input {name!r} holds complex numbers; explanations need real numbers (take the real "
+                             "part, the magnitude or both as separate features).")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise InputDataError(f"Input {name!r} has dtype {array.dtype}; explanations need numbers.")
     return array, columns, index
@@ -116,17 +146,23 @@ def _check_shape(array, spec: ModelInput):
     return array
 
 
-def _check_finite(array, spec_name, columns):
+def _check_finite(array, spec_name, columns, labels=None):
+    """NaN or inf anywhere is an error naming the rows (by label when known) and the features."""
+    if array.dtype == bool or np.issubdtype(array.dtype, np.integer):
+        return
     finite = np.isfinite(array)
     if finite.all():
         return
-    bad = ~finite.reshape(array.shape[0], -1, array.shape[-1])
+    bad = ~finite.reshape(array.shape[0], -1, array.shape[-1] if array.ndim > 1 else 1)
     rows = np.flatnonzero(bad.any(axis=(1, 2)))
     cols = np.flatnonzero(bad.any(axis=(0, 1)))
-    col_names = [columns[c] for c in cols] if columns is not None else cols.tolist()
-    first = ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
-    raise InputDataError(f"Input {spec_name!r} has NaN or inf in {len(rows)} row(s) (positions {first}) "
-                         f"and feature(s) {col_names[:20]}. Impute or drop those rows before explaining.")
+    col_names = [columns[c] for c in cols] if columns is not None and len(columns) == bad.shape[2] else cols.tolist()
+    if labels is not None and tuple(labels) == tuple(range(len(labels))):
+        labels = None  # a default index: labels are the positions
+    where = "labels" if labels is not None else "positions"
+    raise InputDataError(f"Input {spec_name!r} has NaN or inf in {len(rows)} row(s) ({where} "
+                         f"{row_list(rows, labels)}) and feature(s) {col_names[:20]}. Impute or drop those rows "
+                         "before explaining.")
 
 
 def _default_names(name, width, several):
@@ -155,7 +191,9 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
         raise unknown_name("model input", unknown[0], [mi.name for mi in model_inputs])
     arrays, names_out, notes, labels, n = {}, {}, [], None, None
     for spec, raw in zip(model_inputs, _split_by_input(X, model_inputs)):
-        array, columns, index = _to_array(raw, spec.name)
+        given = feature_names.get(spec.name)
+        given = None if given is None else [str(g) for g in given]
+        array, columns, index = _to_array(raw, spec.name, given)
         if array.ndim == 0:
             raise InputDataError(f"Input {spec.name!r} is a scalar; pass an array of samples.")
         array = _check_shape(array, spec)
@@ -166,6 +204,7 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
                                  f"{spec.name!r}); every input needs one entry per sample.")
         n = array.shape[0]
         if spec.name in id_inputs:
+            _check_finite(array, spec.name, given or columns, index)
             if not np.all(np.mod(array, 1) == 0):
                 raise InputDataError(f"Input {spec.name!r} feeds an Embedding: it must hold whole-number ids.")
             array = np.array(array, dtype="int32", copy=True, order="C")
@@ -178,22 +217,16 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
             if not np.issubdtype(array.dtype, np.floating):
                 notes.append(f"input {spec.name!r} of dtype {array.dtype} was cast to {compute_dtype}")
             array = np.array(array, dtype=compute_dtype, copy=True, order="C")
-        given = feature_names.get(spec.name)
         width = array.shape[-1] if array.ndim > 1 else 1
         if array.ndim == 1:
             array = array[:, None]
-        if given is not None:
-            given = [str(g) for g in given]
-            if len(given) != width:
-                raise InputDataError(f"Input {spec.name!r}: {len(given)} feature names for {width} features.")
-            if columns is not None and columns != given:
-                raise InputDataError(f"Input {spec.name!r}: the DataFrame's columns {columns[:5]}... differ from "
-                                     f"feature_names {given[:5]}...; reorder the columns or drop feature_names.")
+        if given is not None and len(given) != width:
+            raise InputDataError(f"Input {spec.name!r}: {len(given)} feature names for {width} features.")
         names = given or columns or _default_names(spec.name, width, several)
         if len(set(names)) != len(names):
             raise InputDataError(f"Input {spec.name!r} has duplicate feature names: "
                                  f"{sorted({x for x in names if names.count(x) > 1})}.")
-        _check_finite(array, spec.name, names)
+        _check_finite(array, spec.name, names, index)
         array.flags.writeable = False
         arrays[spec.name], names_out[spec.name] = array, tuple(names)
         labels = labels or index

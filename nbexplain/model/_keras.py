@@ -2,6 +2,8 @@
 the layer that applies the final sigmoid/softmax, and a fingerprint of architecture and weights."""
 from __future__ import annotations
 
+from .._tensorflow import keras_module
+
 import hashlib
 import json
 import weakref
@@ -9,12 +11,12 @@ import weakref
 import numpy as np
 
 from ..errors import NBExplainError, OutputSelectionError, unknown_name
-from ._inputs import ModelInput
+from .inputs import ModelInput
 
 
 def check_model(model):
     """Refuse anything that is not a callable Keras model, with what to pass instead."""
-    import keras
+    keras = keras_module()
 
     if not isinstance(model, keras.Model):
         kind = type(model).__module__ + "." + type(model).__name__
@@ -103,8 +105,8 @@ def flatten_outputs(outputs):
     return [outputs]
 
 
-def activation_layer(model, output_index):
-    """The layer whose sigmoid/softmax produces output ``output_index``, for logit explanations."""
+def _output_node(model, output_index):
+    """The layer producing output ``output_index`` and the tensor it was called on."""
     tensors = None
     try:
         tensors = flatten_outputs(model.outputs)
@@ -114,13 +116,67 @@ def activation_layer(model, output_index):
         raise OutputSelectionError("logit=True needs a Sequential or functional model whose last layer applies "
                                    "the sigmoid/softmax; this model does not expose its layers' graph. Make the "
                                    "model output logits and explain that output instead.")
-    layer = tensors[output_index]._keras_history[0]
+    layer, node_index, _ = tensors[output_index]._keras_history
+    node = layer._inbound_nodes[node_index]
+    return layer, node.input_tensors[0]
+
+
+def _activation_name(layer) -> str:
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
     activation = getattr(layer, "activation", None)
-    name = getattr(activation, "__name__", str(activation))
+    return getattr(activation, "__name__", str(activation))
+
+
+def activation_layer(model, output_index):
+    """The layer whose sigmoid/softmax produces output ``output_index``, for logit explanations:
+    a Dense layer with that activation, or an Activation / Softmax layer of its own."""
+    layer, _ = _output_node(model, output_index)
+    name = _activation_name(layer)
     if name not in ("softmax", "sigmoid"):
         raise OutputSelectionError(f"logit=True: the output layer {layer.name!r} applies activation {name!r}, not "
                                    "sigmoid or softmax, so its output already is the score; drop logit=True.")
+    if type(layer).__name__ not in ("Dense", "Activation", "Softmax"):
+        raise OutputSelectionError(
+            f"logit=True: the output layer {layer.name!r} is a {type(layer).__name__} with a {name} activation; "
+            "nbexplain reads logits from a Dense output layer or from a separate Activation / Softmax layer. "
+            "Move the activation into its own layer (keras.layers.Activation) and explain again.")
     return layer
+
+
+_LOGITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def logit_model(model, output_index):
+    """A function ``inputs -> pre-activation score`` of output ``output_index``.
+
+    It is a functional model from the model's inputs to the tensor the output layer reads,
+    followed by the layer's linear part (``h W + b`` for a Dense layer; nothing for an
+    Activation / Softmax layer), with the model's own variables: the model is never modified,
+    so concurrent probability explanations and the user's own calls are unaffected. Built once
+    per model and output.
+    """
+    keras = keras_module()
+
+    per_model = _LOGITS.setdefault(model, {})
+    if output_index not in per_model:
+        layer = activation_layer(model, output_index)
+        _, hidden = _output_node(model, output_index)
+        struct = getattr(model, "_inputs_struct", None)
+        if struct is None:
+            inputs = list(model.inputs)
+            struct = inputs[0] if len(inputs) == 1 else inputs
+        features = keras.Model(struct, hidden)
+
+        def logits(inputs, training=False):
+            h = features(inputs, training=training)
+            if type(layer).__name__ != "Dense":
+                return h
+            z = keras.ops.matmul(h, layer.kernel)
+            return z + layer.bias if layer.use_bias else z
+
+        per_model[output_index] = logits
+    return per_model[output_index]
 
 
 def fingerprint(model) -> str:
@@ -149,7 +205,7 @@ def _config_text(model) -> bytes:
 
 def check_embeddings(model, embeddings, input_names) -> dict:
     """Validate ``{id input name: Embedding layer name}`` against the model."""
-    import keras
+    keras = keras_module()
 
     embeddings = dict(embeddings or {})
     layers = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Embedding)]

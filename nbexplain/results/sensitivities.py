@@ -32,103 +32,25 @@ This module imports no TensorFlow.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._version import __version__
-from .errors import NBExplainError, unknown_name
-from .explanation import (Explanation, array_from_json, dump_json, freeze_mapping, frozen_array, load_typed,
-                          to_jsonable)
+from ..errors import NBExplainError, unknown_name
+from ._per_sample import PerSampleResult
+from .explanation import Explanation
+from .layout import InputLayout, lag_labels, normalise
 
-INPUT_KINDS = ("tabular", "sequence", "tensor", "embedding")
 _TENSOR_DIMS = {3: ("row", "column", "channel"), 2: ("step", "feature")}
 #: Rows per block when aggregating, so memory stays bounded for millions of samples.
 BLOCK_ROWS = 65_536
 
 
-@dataclass(frozen=True)
-class FeatureGroup:
-    """Columns of one tabular input reported as a single feature (a one-hot or related group)."""
-
-    name: str
-    columns: tuple
-    onehot: bool = False
-
-
-@dataclass(frozen=True)
-class InputLayout:
-    """How one model input maps to reported features.
-
-    ``kind`` is ``"tabular"`` (shape ``(p,)``), ``"sequence"`` (``(tau, p)``: p input sequences
-    over tau time steps), ``"tensor"`` (``(..., channels)``, e.g. an image) or ``"embedding"``
-    (``(d, L)``: L categorical ids, each explained through its d-dimensional embedding vector).
-    In every kind the last axis holds the features; the other axes are positions (time steps,
-    pixels) or, for embeddings, the vector's dimensions.
-    """
-
-    name: str
-    kind: str
-    shape: tuple
-    feature_names: tuple
-    groups: tuple = ()
-
-    def __post_init__(self):
-        if self.kind not in INPUT_KINDS:
-            raise NBExplainError(f"input kind must be one of {INPUT_KINDS}, got {self.kind!r}.")
-        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
-        object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
-        object.__setattr__(self, "groups", tuple(
-            g if isinstance(g, FeatureGroup) else FeatureGroup(g["name"], tuple(g["columns"]), bool(g["onehot"]))
-            for g in self.groups))
-
-    @property
-    def features(self) -> list:
-        """Reported features as ``(name, column indices, is_complete_onehot)``, in column order;
-        a group stands where its first column stands."""
-        grouped = {c: g for g in self.groups for c in g.columns}
-        seen, out = set(), []
-        for column, name in enumerate(self.feature_names):
-            group = grouped.get(column)
-            if group is None:
-                out.append((name, (column,), False))
-            elif group.name not in seen:
-                seen.add(group.name)
-                out.append((group.name, tuple(group.columns), group.onehot))
-        return out
-
-    def membership(self) -> np.ndarray:
-        """0/1 matrix (p columns x reported features): sums element terms into feature terms."""
-        features = self.features
-        matrix = np.zeros((self.shape[-1], len(features)))
-        for f, (_, columns, _) in enumerate(features):
-            matrix[list(columns), f] = 1.0
-        return matrix
-
-    def to_dict(self):
-        return {"name": self.name, "kind": self.kind, "shape": list(self.shape),
-                "feature_names": list(self.feature_names),
-                "groups": [{"name": g.name, "columns": list(g.columns), "onehot": g.onehot} for g in self.groups]}
-
-
-def normalise(values: np.ndarray, axis=-1) -> np.ndarray:
-    """Scale non-negative values to sum to 100 along ``axis`` (the paper's ``100/C``).
-
-    All-zero slices (an output that does not move at all) stay zero rather than becoming NaN.
-    """
-    total = values.sum(axis=axis, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, 100.0 * values / np.where(total > 0, total, 1.0), 0.0)
-
-
-def lag_labels(n_lags: int) -> tuple:
-    return tuple("t" if k == 0 else f"t-{k}" for k in range(n_lags))
-
-
-@dataclass(frozen=True, eq=False)
-class Sensitivities:
-    """Signed per-sample derivatives of one model output, and every importance view of them.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Sensitivities(PerSampleResult):
+    """Signed per-sample derivatives of one explained score, and every importance view of them.
 
     Parameters
     ----------
@@ -136,91 +58,29 @@ class Sensitivities:
         ``d y / d x`` per sample: shape ``(n, *input_shape)``; for a many-to-many model (a
         sequence output explained at every step) ``(n, tau_out, *input_shape)``, the full
         jacobian over output steps.
-    data : mapping input name -> array
-        The inputs the derivatives were taken at, ``(n, *input_shape)``.
-    output : array
-        The explained output, ``(n,)`` or ``(n, tau_out)``.
-    layout : tuple of InputLayout
-        How each input maps to reported features.
-    meta : mapping
-        How the pass was made (method, output selection, model fingerprint, ...).
-    sample_labels : tuple, optional
-        Label of each sample (a DataFrame's index); positions by default.
+    data, score, layout, meta, sample_labels
+        As for every per-sample result (:class:`~nbexplain.results.PerSampleResult`); ``score``
+        is ``(n,)``, or ``(n, tau_out)`` for a many-to-many model.
     """
 
     gradients: Mapping
-    data: Mapping
-    output: np.ndarray
-    layout: tuple
-    meta: Mapping = field(default_factory=dict)
-    sample_labels: tuple | None = None
+    array_blocks: ClassVar[tuple[str, ...]] = ("gradients",)
 
-    def __post_init__(self):
-        object.__setattr__(self, "gradients", freeze_mapping({k: frozen_array(v) for k, v in self.gradients.items()}))
-        object.__setattr__(self, "data", freeze_mapping({k: frozen_array(v) for k, v in self.data.items()}))
-        object.__setattr__(self, "output", frozen_array(self.output, dtype=float))
-        object.__setattr__(self, "layout", tuple(self.layout))
-        object.__setattr__(self, "meta", freeze_mapping(self.meta))
-        n = self.output.shape[0]
-        labels = tuple(range(n)) if self.sample_labels is None else tuple(self.sample_labels)
-        if len(labels) != n:
-            raise NBExplainError(f"{len(labels)} sample labels for {n} samples.")
-        object.__setattr__(self, "sample_labels", labels)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        n = self.n_samples
         for spec in self.layout:
-            expected = (n, *((self.output.shape[1],) if self.many_to_many else ()), *spec.shape)
+            expected = (n, *((self.score.shape[1],) if self.many_to_many else ()), *spec.shape)
             if self.gradients[spec.name].shape != expected:
-                raise NBExplainError(f"gradients of input {spec.name!r} have shape "
-                                     f"{self.gradients[spec.name].shape}, expected {expected}.")
-
-    # ------------------------------------------------------------ structure
-    @property
-    def n_samples(self) -> int:
-        return int(self.output.shape[0])
+                raise NBExplainError(
+                    f"gradients of input {spec.name!r} have shape {self.gradients[spec.name].shape}, "
+                    f"expected {expected}."
+                )
 
     @property
     def many_to_many(self) -> bool:
         """True when the output is a sequence explained at every step (paper 2.3, third formula)."""
-        return self.output.ndim == 2
-
-    @property
-    def feature_names(self) -> tuple:
-        return tuple(name for spec in self.layout for name, _, _ in spec.features)
-
-    def input_layout(self, input=None, kind=None) -> InputLayout:
-        """The layout of one input; ``input=None`` picks the only input (of ``kind``, if given)."""
-        candidates = [s for s in self.layout if kind is None or s.kind == kind]
-        if input is None:
-            if len(candidates) == 1:
-                return candidates[0]
-            what = f"{kind} inputs" if kind else "inputs"
-            if not candidates:
-                raise NBExplainError(f"The model has no {what}; this view needs one.")
-            raise NBExplainError(f"The model has several {what} ({[s.name for s in candidates]}); "
-                                 "pass input=NAME.")
-        for spec in candidates:
-            if spec.name == input:
-                return spec
-        raise unknown_name(f"{kind or ''} input".strip(), input, [s.name for s in candidates])
-
-    def _rows(self, rows) -> np.ndarray:
-        if rows is None:
-            return np.arange(self.n_samples)
-        positions = np.arange(self.n_samples)
-        try:
-            selected = positions[rows]
-        except IndexError:
-            raise NBExplainError(f"Sample {rows!r} is out of range: the explained data has "
-                                 f"{self.n_samples} samples (positions 0..{self.n_samples - 1}).") from None
-        selected = np.atleast_1d(selected)
-        if selected.size == 0:
-            raise NBExplainError("No samples selected.")
-        return selected
-
-    def _meta(self, view, formula, rows=None, **extra) -> dict:
-        meta = dict(self.meta)
-        meta.update(view=view, formula=formula, **extra)
-        meta["n_samples"] = self.n_samples if rows is None else int(len(rows))
-        return meta
+        return self.score.ndim == 2
 
     def _step_gradients(self, spec: InputLayout, rows) -> np.ndarray:
         """Float64 copy of ``spec``'s gradients for ``rows`` with an output-step axis,
@@ -290,21 +150,12 @@ class Sensitivities:
                 signed[..., f] = np.nan
         return signed
 
-    def _values(self, rows) -> np.ndarray:
-        """Input value of every single-column tabular feature, ``(r, F)``; NaN for features that
-        span several elements (sequences, groups, tensors)."""
-        parts = []
-        for spec in self.layout:
-            x = np.asarray(self.data[spec.name][rows], dtype=float)
-            values = np.full((len(rows), len(spec.features)), np.nan)
-            if spec.kind == "tabular":
-                for f, (_, columns, _) in enumerate(spec.features):
-                    if len(columns) == 1:
-                        values[:, f] = x[:, columns[0]]
-            parts.append(values)
-        return np.concatenate(parts, axis=-1)
-
     # ---------------------------------------------------------------- views
+    def per_element(self, row: int) -> dict:
+        """The row's gradient of every input element (averaged over output steps when many-to-many)."""
+        return {name: np.asarray(g[row], dtype=float).mean(axis=0) if self.many_to_many else np.asarray(g[row], dtype=float)
+                for name, g in self.gradients.items()}
+
     def global_importance(self) -> Explanation:
         """Global importance ``lambda_j`` of every reported feature, summing to 100 (paper 2.3).
 
@@ -322,7 +173,7 @@ class Sensitivities:
         formula = ("lambda_j = 100/(C tau) sum_l sqrt(1/T sum_t (dy^{t-l}/dx_j^{t-l})^2)" if self.many_to_many
                    else "lambda_j = 100/C sqrt(1/n sum_i (df(x^i)/dx_j)^2)")
         return Explanation(values, ("feature",), {"feature": self.feature_names},
-                           self._meta("global importance", formula), signed=np.concatenate(signed))
+                           self.view_meta("global importance", formula), signed=np.concatenate(signed))
 
     def local_importance(self, rows) -> Explanation:
         """Local importance ``lambda_j^0 = 100/C (df(x^0)/dx_j)^2`` at one or several samples (paper 2.4).
@@ -330,21 +181,14 @@ class Sensitivities:
         ``rows`` are positions in the explained data: an int gives a 1-D explanation over
         features, a list / slice / mask gives ``("sample", "feature")``. Each sample's values
         sum to 100; ``signed`` holds the signed derivative (direction), ``data`` the feature
-        value, ``output`` the explained model output. This is a lookup in the stored gradients.
+        value, ``score`` the explained score. This is a lookup in the stored gradients.
         """
-        single = np.ndim(rows) == 0 and not isinstance(rows, slice)
-        positions = self._rows(rows)
+        positions = self.positions(rows)
         squared, signed = self._local_terms(positions)
-        values = normalise(squared.mean(axis=1))
-        output = self.output[positions]
-        output = output[:, -1] if output.ndim == 2 else output
-        labels = tuple(self.sample_labels[p] for p in positions)
-        explanation = Explanation(
-            values, ("sample", "feature"), {"sample": labels, "feature": self.feature_names},
-            self._meta("local importance", "lambda_j^0 = 100/C (df(x^0)/dx_j)^2", positions,
-                       sample_positions=positions.tolist()),
-            signed=signed, data=self._values(positions), output=output)
-        return explanation[0] if single else explanation
+        score = self.score[positions]
+        score = score[:, -1] if score.ndim == 2 else score
+        return self._importance_rows(rows, normalise(squared.mean(axis=1)), signed, "local importance",
+                                     "lambda_j^0 = 100/C (df(x^0)/dx_j)^2", score)
 
     def lag_matrix(self, rows=None, input=None) -> Explanation:
         """Feature x lag matrix ``M[j, k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)`` (the lag heatmap).
@@ -355,7 +199,7 @@ class Sensitivities:
         out of that average). ``rows=None`` is global; rows give the local matrix.
         """
         spec = self.input_layout(input, kind="sequence")
-        positions = None if rows is None else self._rows(rows)
+        positions = None if rows is None else self.positions(rows)
         rms = np.sqrt(self._mean_squares(spec, positions))  # (n_out, tau_in, p)
         if self.many_to_many:
             n_out = rms.shape[0]
@@ -368,7 +212,7 @@ class Sensitivities:
         matrix = np.stack([np.sqrt((lagged[:, list(cols)] ** 2).sum(axis=1)) for _, cols, _ in features], axis=0)
         return Explanation(matrix, ("feature", "lag"),
                            {"feature": tuple(f[0] for f in features), "lag": lag_labels(matrix.shape[1])},
-                           self._meta("feature x lag sensitivity", "M[j,k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)",
+                           self.view_meta("feature x lag sensitivity", "M[j,k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)",
                                       positions, input=spec.name))
 
     def lag_importance(self, rows=None, input=None) -> Explanation:
@@ -402,14 +246,14 @@ class Sensitivities:
         formula = "lambda_e = 100/C sqrt(1/n sum_i (df(x^i)/dx_e)^2)"
         if by is None:
             return Explanation(normalise(rms, axis=None), dims, coords,
-                               self._meta("element importance", formula, input=spec.name))
+                               self.view_meta("element importance", formula, input=spec.name))
         if by not in dims:
             raise unknown_name("dimension", by, dims)
         axis = dims.index(by)
         other = tuple(a for a in range(len(dims)) if a != axis)
         aggregated = np.sqrt((rms ** 2).sum(axis=other))
         return Explanation(normalise(aggregated), (by,), {by: coords[by]},
-                           self._meta(f"importance by {by}", "sqrt(sum of squared element terms), normalised",
+                           self.view_meta(f"importance by {by}", "sqrt(sum of squared element terms), normalised",
                                       input=spec.name, aggregated_by=by))
 
     # ------------------------------------------------------------- exporting
@@ -428,34 +272,10 @@ class Sensitivities:
                              index=pd.Index(self.sample_labels, name="sample"))
         return frame
 
-    def to_dict(self) -> dict:
-        return to_jsonable({
-            "type": "Sensitivities",
-            "meta": dict(self.meta),
-            "layout": [spec.to_dict() for spec in self.layout],
-            "sample_labels": list(self.sample_labels),
-            "output": self.output,
-            "gradients": {k: {"dtype": str(v.dtype), "values": v} for k, v in self.gradients.items()},
-            "data": {k: {"dtype": str(v.dtype), "values": v} for k, v in self.data.items()},
-        })
-
-    def to_json(self, path=None) -> str:
-        return dump_json(self.to_dict(), path)
-
-    @classmethod
-    def from_json(cls, text_or_path) -> "Sensitivities":
-        payload = load_typed(text_or_path, "Sensitivities")
-        arrays = lambda block: {k: array_from_json(v["values"], v["dtype"]) for k, v in block.items()}  # noqa: E731
-        return cls(gradients=arrays(payload["gradients"]), data=arrays(payload["data"]),
-                   output=array_from_json(payload["output"], float),
-                   layout=tuple(InputLayout(s["name"], s["kind"], tuple(s["shape"]), tuple(s["feature_names"]),
-                                            tuple(s["groups"])) for s in payload["layout"]),
-                   meta=payload["meta"], sample_labels=tuple(payload["sample_labels"]))
-
     def __repr__(self):
         kind = "many-to-many" if self.many_to_many else "one output"
         return (f"Sensitivities({self.n_samples} samples, {len(self.feature_names)} features, {kind}, "
-                f"output={self.meta.get('output')!r}, nbexplain {self.meta.get('version', __version__)})")
+                f"explained={self.meta.get('explained')!r}, {self._describe()})")
 
 
 def _element_names(spec: InputLayout, n_out, reference_step) -> list:

@@ -19,8 +19,9 @@ built and from how many rows, and is stored in the result's meta, so a validator
 * :class:`UserPoint`: a point the user supplies (with a statement of what it is);
   :class:`PairedBaseline`: one baseline per explained sample (applicant against applicant).
 
-A baseline is resolved against a model by the engine (``resolve(context)``), which checks its
-data like any other input. This module imports no TensorFlow.
+A baseline is resolved against a model by the engine (``resolve(context)``): the
+:class:`BaselineContext` checks its data like any other input and scores it through the
+explainer's gradient plan.
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import InputDataError, NBExplainError
-from .explanation import freeze_mapping, frozen_array, to_jsonable
+from ..errors import InputDataError, NBExplainError
+from ..results.serial import freeze_mapping, frozen_array, to_jsonable
 
 #: Tabular baselines with at most this many features list their point in the description.
 MAX_LISTED_FEATURES = 64
@@ -78,6 +79,28 @@ def describe_point(arrays: Mapping, feature_names: Mapping) -> dict:
         if array.ndim == 2 and array.shape[1] <= MAX_LISTED_FEATURES:
             listed.update({str(f): float(v) for f, v in zip(feature_names[name], array[0])})
     return listed
+
+
+class BaselineContext:
+    """What a baseline may ask of the model while it is resolved: check data, score it, and
+    (for the best-score search) differentiate it; every call goes through the gradient plan."""
+
+    def __init__(self, plan, batch_size=None):
+        self.plan = plan
+        self.batch_size = batch_size
+        self.feature_names = dict(plan.prepared.feature_names)
+        self.dtype = plan.dtype
+
+    def prepare(self, X, what="data"):
+        return self.plan.prepare(X, what)
+
+    def score(self, arrays) -> np.ndarray:
+        return self.plan.scores(dict(arrays), self.batch_size, what="the baseline's rows")
+
+    def gradient(self, arrays):
+        output, gradients = self.plan.evaluate(dict(arrays), self.batch_size, progress=False,
+                                               what="the baseline search's points")
+        return output.astype(np.float64), {k: v.astype(np.float64) for k, v in gradients.items()}
 
 
 class Baseline:

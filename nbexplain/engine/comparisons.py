@@ -17,9 +17,10 @@ import time
 
 import numpy as np
 
-from ._version import __version__
-from .errors import InputDataError, require
-from .explanation import Explanation
+from .._tensorflow import keras_module
+from .._version import __version__
+from ..errors import InputDataError, require
+from ..results import Explanation
 
 
 def _frame(X):
@@ -83,10 +84,20 @@ def logistic_importance(X, y, C: float = 0.01, X_test=None, y_test=None) -> Expl
                         train_error=float(1 - model.score((values - mean) / scale, y)), **extra)
 
 
+def surrogate_importances(X, y) -> dict:
+    """The paper's section-4 comparisons on the same rows: a depth-4 decision tree and a
+    lasso-logistic model fitted to ``y`` (true outcomes, or a model's predicted class);
+    ``{method: Explanation}``, empty when ``y`` has a single class (nothing to fit)."""
+    y = np.asarray(y)
+    if len(np.unique(y)) < 2:
+        return {}
+    return {"decision tree": tree_importance(X, y), "lasso logistic": logistic_importance(X, y)}
+
+
 def keras_probabilities(model):
     """A ``predict_proba``-style function for a Keras classifier with one array input: one
     forward pass per call, no ``Model.predict`` overhead (LIME calls it once per instance)."""
-    import keras
+    keras = keras_module()
 
     def predict(rows):
         return keras.ops.convert_to_numpy(model(np.asarray(rows, dtype="float32"), training=False)).astype(float)

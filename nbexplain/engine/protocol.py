@@ -1,0 +1,73 @@
+"""The seam between the widgets and the methods: what a dashboard asks of a model.
+
+The explorer controller never touches Keras (or a tree library). It holds a
+:class:`ModelExplainers`, two objects that satisfy the protocols below:
+
+* a **row explainer** (:class:`RowExplainer`): ``explain(X)`` makes one pass over the rows and
+  returns a per-sample result (:class:`~nbexplain.results.PerSampleResult`) whose
+  ``local_importance(row)`` and ``global_importance()`` are lookups, so picking a row costs
+  nothing; ``explain(one_edited_row)`` re-explains a what-if edit; ``score(X)`` scores rows.
+  For a Keras model this is :class:`~nbexplain.Sensitivity`.
+* an **attributor** (:class:`Attributor`): ``explain(X, baseline)`` returns
+  :class:`~nbexplain.Attributions` that add up to the score difference from a documented
+  baseline (reasons, waterfalls), ``resolve_baseline(baseline, X)`` resolves a baseline once,
+  ``compare_populations(A, B)`` averages attributions over pairs; ``with_params(...)`` gives the
+  same method with other steps or rule. For a Keras model this is
+  :class:`~nbexplain.IntegratedGradients`.
+
+Both describe the score they explain in every result's ``meta["explained"]`` (for example
+``"class 'default' probability"``). A tree ensemble, a stack or an additive risk model plugs in
+by providing its own pair; the views do not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..results import Attributions, PerSampleResult
+
+
+@runtime_checkable
+class RowExplainer(Protocol):
+    """Explains rows in one pass; every per-row view is then a lookup."""
+
+    def explain(self, X: Any) -> PerSampleResult: ...
+
+    def score(self, X: Any) -> np.ndarray: ...
+
+    def with_params(self, **changes: Any) -> Any: ...
+
+
+@runtime_checkable
+class Attributor(Protocol):
+    """Additive attributions against documented baselines."""
+
+    def explain(self, X: Any, baseline: Any) -> Attributions: ...
+
+    def score(self, X: Any) -> np.ndarray: ...
+
+    def resolve_baseline(self, baseline: Any, X: Any) -> Any: ...
+
+    def compare_populations(self, A: Any, B: Any, **options: Any) -> Attributions: ...
+
+    def with_params(self, **changes: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ModelExplainers:
+    """What the dashboard needs of one model: its row explainer and its attributor."""
+
+    rows: RowExplainer
+    attributions: Attributor
+
+    @classmethod
+    def for_keras(cls, model: Any, **options: Any) -> ModelExplainers:
+        """Sensitivities for the rows and Integrated Gradients for reasons and populations, both
+        of the score chosen by ``options`` (``target=``, ``labels=``, ``feature_names=`` ...)."""
+        from .integrated import IntegratedGradients
+        from .sensitivity import Sensitivity
+
+        return cls(Sensitivity(model, **options), IntegratedGradients(model, tolerance=1e-6, **options))
