@@ -1,17 +1,20 @@
 # The two quick-start commands: `make demo` and `make test`. Both set up what they need on first use:
-# .venv with the package (its install builds the front-ends in js/ into nbexplain/static), and for
-# the tests the Node test dependencies and Debian's chromium for the real-browser tests.
+# .venv with the package and its extras (its install builds the front-ends in js/ into
+# nbexplain/static), and for the tests the Node dependencies and Debian's chromium for the
+# real-browser tests.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT := DEBIAN_FRONTEND=noninteractive apt-get
+# The extras the quick start installs: a TensorFlow build, Parquet, comparisons and the test tools.
+EXTRAS ?= cpu,parquet,comparisons,test
 
-.PHONY: demo test benchmark install frontend-deps browser clean
+.PHONY: demo test lint benchmark install frontend-deps browser clean
 
-$(VENV)/.installed: setup.py $(wildcard js/*.js) notebooks/dashboard.ipynb
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard js/*.js) notebooks/dashboard.ipynb
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,11 +35,18 @@ browser:
 demo: install
 	$(PY) -m nbexplain dashboard
 
-test: install frontend-deps browser
+# Lint, format, types and the import contracts (the layers of the package), then the JavaScript.
+lint: install frontend-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	cd js && npx --no-install eslint .
+
+test: lint browser
 	$(PY) -m pytest tests
 
 benchmark: install browser
-	$(PY) -m pip install --quiet -e ".[comparisons]"
 	$(PY) benchmarks/bench_sensitivity.py
 	$(PY) benchmarks/bench_integrated.py
 	$(PY) benchmarks/bench_dashboard.py

@@ -17,6 +17,7 @@ DeepExplainer, with completeness error below 1e-6.
 Run: ``.venv/bin/python benchmarks/bench_integrated.py`` (``make benchmark``; needs the
 ``comparisons`` extra: ``pip install 'nbexplain[comparisons]'``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def timed(fn, repeats):
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     shap = require("shap", "comparisons", "The side-by-side benchmark against shap")
     demo = load_demo("credit_fcn")
     train = demo.rows(demo.train_rows).to_numpy(dtype="float32")
-    X = train[:args.samples]
+    X = train[: args.samples]
     background = train[np.random.default_rng(0).choice(len(train), args.background, replace=False)]
     average = train.mean(axis=0, keepdims=True)
 
@@ -84,8 +85,9 @@ def main(argv=None) -> int:
     rows.append(("nbexplain IG, average input", seconds, float(result.completeness_error.max())))
     expected = ig.resolve_baseline(ReferenceSet(background, draws=len(background)), X)
     seconds, result = timed(lambda: ig.explain(X, expected), max(1, args.repeats // 2))
-    rows.append((f"nbexplain IG, expected gradients ({args.background} rows)", seconds,
-                 float(result.completeness_error.max())))
+    rows.append(
+        (f"nbexplain IG, expected gradients ({args.background} rows)", seconds, float(result.completeness_error.max()))
+    )
 
     def shap_row(name, explainer_class, reference, **options):
         with warnings.catch_warnings():
@@ -108,13 +110,25 @@ def main(argv=None) -> int:
         print(f"{name:58s} {seconds:9.3f} {seconds / reference:8.1f} {error:24.2e}")
     deep = next(s for n, s, _ in rows if n.startswith("shap DeepExplainer, average"))
     deep_many = next(s for n, s, _ in rows if n.startswith(f"shap DeepExplainer, {args.background}"))
-    print(f"\nIG vs DeepExplainer on the same question (average input): {deep / reference:.0f}x faster "
-          f"(target 50x); vs DeepExplainer with {args.background} background rows: {deep_many / reference:.0f}x. "
-          f"IG completeness error {rows[0][2]:.1e} (target < 1e-6).")
+    print(
+        f"\nIG vs DeepExplainer on the same question (average input): {deep / reference:.0f}x faster "
+        f"(target 50x); vs DeepExplainer with {args.background} background rows: {deep_many / reference:.0f}x. "
+        f"IG completeness error {rows[0][2]:.1e} (target < 1e-6)."
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"samples": args.samples, "steps": args.steps, "rows": [
-        {"method": n, "seconds": s, "ratio_to_ig": s / reference, "max_completeness_error": e} for n, s, e in rows]},
-        indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "samples": args.samples,
+                "steps": args.steps,
+                "rows": [
+                    {"method": n, "seconds": s, "ratio_to_ig": s / reference, "max_completeness_error": e}
+                    for n, s, e in rows
+                ],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ explained for P(default) on 25,000 x 23 rows. Printed, measured in this one run:
 
 Run: ``.venv/bin/python benchmarks/bench_sensitivity.py`` (``make benchmark``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 PAPER_SECONDS = 0.5
 
@@ -98,10 +99,11 @@ def main():
     sensitivities = explainer.explain(X)
     rows = np.random.default_rng(1).integers(0, args.rows, 1000)
     lookup = statistics.median(_each(lambda i: sensitivities.local_importance(int(i)), rows))
-    fresh = statistics.median(_each(lambda i: explainer.explain(X[i:i + 1]).local_importance(0), rows[:200]))
+    fresh = statistics.median(_each(lambda i: explainer.explain(X[i : i + 1]).local_importance(0), rows[:200]))
 
-    child = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_rows)],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(args.memory_rows)], capture_output=True, text=True, check=True
+    )
     growth = float(child.stdout.strip().splitlines()[-1])
 
     print(f"credit network 23 -> 64 tanh -> 2 softmax, {args.rows:,} x 23 rows, median of {args.repeats}")
@@ -114,8 +116,10 @@ def main():
     print(f"  max |lambda_nbexplain - lambda_NumPy| {agreement:.2e} (percentage points)")
     print(f"  local importance, lookup            {lookup * 1e3:8.3f} ms   (target < 1 ms)")
     print(f"  local importance, new sample        {fresh * 1e3:8.3f} ms")
-    print(f"  peak memory growth, {args.memory_rows:,} rows  {growth:8.1f} MB   (target < 500 MB, "
-          f"ratio {growth / 500:.2f})")
+    print(
+        f"  peak memory growth, {args.memory_rows:,} rows  {growth:8.1f} MB   (target < 500 MB, "
+        f"ratio {growth / 500:.2f})"
+    )
 
 
 def _each(fn, items):

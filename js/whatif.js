@@ -236,7 +236,7 @@ export function render({ model, el }) {
       row.track.addEventListener("pointerdown", (event) => {
         dragging = true;
         if (row.track.setPointerCapture && event.pointerId !== undefined) {
-          try { row.track.setPointerCapture(event.pointerId); } catch (_) { /* synthetic events */ }
+          try { row.track.setPointerCapture(event.pointerId); } catch { /* synthetic events have no live pointer */ }
         }
         showNumber(row, valueAt(event));
       });

@@ -11,15 +11,55 @@ explainer runs.
 """
 
 from ._version import __version__
-from .engine import (AverageInput, BestScore, CutoffCohort, IntegratedGradients, MedianInput, PairedBaseline,
-                     ReferenceSet, Sensitivity, UserPoint, compute_gradients)
-from .errors import (DataFileError, InputDataError, MissingDependencyError, NBExplainError, NonFiniteScoreError,
-                     NotDifferentiableError, OutputSelectionError, UnknownNameError)
+from .engine import (
+    AverageInput,
+    BestScore,
+    CutoffCohort,
+    IntegratedGradients,
+    MedianInput,
+    PairedBaseline,
+    ReferenceSet,
+    Sensitivity,
+    UserPoint,
+    compute_gradients,
+)
+from .errors import (
+    DataFileError,
+    InputDataError,
+    MissingDependencyError,
+    NBExplainError,
+    NonFiniteScoreError,
+    NotDifferentiableError,
+    OutputSelectionError,
+    UnknownNameError,
+)
 from .model import OutputSelection
 from .results import Attributions, Explanation, FeatureGroup, InputLayout, Sensitivities
 
-__all__ = ["Attributions", "AverageInput", "BestScore", "CutoffCohort", "DataFileError", "Explanation", "FeatureGroup",
-           "InputDataError", "InputLayout", "IntegratedGradients", "MedianInput", "MissingDependencyError",
-           "NBExplainError", "NonFiniteScoreError", "NotDifferentiableError", "OutputSelection", "OutputSelectionError",
-           "PairedBaseline", "ReferenceSet", "Sensitivities", "Sensitivity", "UnknownNameError", "UserPoint",
-           "__version__", "compute_gradients"]
+__all__ = [
+    "Attributions",
+    "AverageInput",
+    "BestScore",
+    "CutoffCohort",
+    "DataFileError",
+    "Explanation",
+    "FeatureGroup",
+    "InputDataError",
+    "InputLayout",
+    "IntegratedGradients",
+    "MedianInput",
+    "MissingDependencyError",
+    "NBExplainError",
+    "NonFiniteScoreError",
+    "NotDifferentiableError",
+    "OutputSelection",
+    "OutputSelectionError",
+    "PairedBaseline",
+    "ReferenceSet",
+    "Sensitivities",
+    "Sensitivity",
+    "UnknownNameError",
+    "UserPoint",
+    "__version__",
+    "compute_gradients",
+]

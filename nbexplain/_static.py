@@ -1,4 +1,5 @@
 """Files built into the package at install time (``nbexplain/static``): front-ends and the dashboard notebook."""
+
 from __future__ import annotations
 
 from importlib import resources
@@ -12,5 +13,6 @@ def static_file(name: str):
     if not path.is_file():
         raise MissingDependencyError(
             f"The built file nbexplain/static/{name} is missing: the package was installed without its "
-            "build step. Reinstall it: pip install -e . (from a clone) or pip install nbexplain.")
+            "build step. Reinstall it: pip install -e . (from a clone) or pip install nbexplain."
+        )
     return path

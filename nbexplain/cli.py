@@ -8,10 +8,10 @@ starts Voila on localhost and prints the address.
 a CSV or Parquet file (one row each), chunk by chunk; ``--report DIR`` adds the validation report
 (JSON and HTML) for the denied applicants of the first chunk.
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -24,12 +24,18 @@ def prepare_demo(selection: bool = True) -> None:
     for name in ("credit_fcn", "credit_lstm"):
         demo = load_demo(name)
         status = demo.record.get("cache", {}).get("status", "")
-        print(f"{name}: {status} ({demo.record.get('cache', {}).get('path', '')}), "
-              f"test error {demo.record.get('test_error', float('nan')):.2%}", flush=True)
+        print(
+            f"{name}: {status} ({demo.record.get('cache', {}).get('path', '')}), "
+            f"test error {demo.record.get('test_error', float('nan')):.2%}",
+            flush=True,
+        )
         if selection and name == "credit_fcn":
             errors = selection_experiment(demo)
-            print("selection experiment (test error by top-k features): "
-                  + ", ".join(f"k={k}: {e:.2%}" for k, e in errors.items()), flush=True)
+            print(
+                "selection experiment (test error by top-k features): "
+                + ", ".join(f"k={k}: {e:.2%}" for k, e in errors.items()),
+                flush=True,
+            )
 
 
 def dashboard(args) -> int:
@@ -55,24 +61,33 @@ def reason_explainer(args):
     from .errors import NBExplainError
 
     steps = args.steps if args.steps == "auto" else int(args.steps)
-    common = dict(steps=steps, rule=args.rule, tolerance=args.tolerance)
+    common = {"steps": steps, "rule": args.rule, "tolerance": args.tolerance}
     if args.model in ("credit_fcn", "credit_lstm"):
         from .datasets import load_demo
         from .datasets.demo import demo_reasons
 
         catalogue = _catalogue(args.catalogue) if args.catalogue else None
         demo = load_demo(args.model)
-        return demo_reasons(demo, baseline=args.baseline, cutoff=args.cutoff, band=args.band,
-                                     draws=args.draws, max_reasons=args.max_reasons, catalogue=catalogue,
-                                     **common), demo.rows(demo.train_rows)
+        return demo_reasons(
+            demo,
+            baseline=args.baseline,
+            cutoff=args.cutoff,
+            band=args.band,
+            draws=args.draws,
+            max_reasons=args.max_reasons,
+            catalogue=catalogue,
+            **common,
+        ), demo.rows(demo.train_rows)
     if not (args.reference and args.catalogue):
-        raise NBExplainError("A saved Keras model needs --reference FILE (rows of its inputs, the baseline's "
-                             "reference) and --catalogue JSON (its reason statements).")
+        raise NBExplainError(
+            "A saved Keras model needs --reference FILE (rows of its inputs, the baseline's "
+            "reference) and --catalogue JSON (its reason statements)."
+        )
+    import pandas as pd
+
     from ._tensorflow import keras_module
     from .credit.adverse import ReasonRecipe, read_chunks
     from .engine import IntegratedGradients
-
-    import pandas as pd
 
     reference = pd.concat(list(read_chunks(args.reference, 100_000)))
     if args.id_column and args.id_column in reference.columns:
@@ -80,8 +95,14 @@ def reason_explainer(args):
     model = keras_module().models.load_model(args.model, compile=False)
     explainer = IntegratedGradients(model, target=args.target, **common)
     baselines = documented_baselines(reference, cutoff=args.cutoff, band=args.band, draws=args.draws)
-    return ReasonRecipe(explainer, baselines[args.baseline], _catalogue(args.catalogue), cutoff=args.cutoff,
-                           columns=list(reference.columns), max_reasons=args.max_reasons), reference
+    return ReasonRecipe(
+        explainer,
+        baselines[args.baseline],
+        _catalogue(args.catalogue),
+        cutoff=args.cutoff,
+        columns=list(reference.columns),
+        max_reasons=args.max_reasons,
+    ), reference
 
 
 def _catalogue(path):
@@ -97,12 +118,16 @@ def reasons(args) -> int:
 
     try:
         recipe, reference = reason_explainer(args)
-        summary = recipe.explain_file(args.applications, args.out, chunk_rows=args.chunk_rows,
-                                      id_column=args.id_column, progress=not args.quiet)
+        summary = recipe.explain_file(
+            args.applications, args.out, chunk_rows=args.chunk_rows, id_column=args.id_column, progress=not args.quiet
+        )
         print(json.dumps({k: v for k, v in summary.items() if k != "baseline"}, indent=2))
         if summary["prohibited_material"]:
-            print(f"WARNING: {summary['prohibited_material']} denied applicant(s) have a score that leans materially "
-                  "on a prohibited basis (column prohibited_material); review the model.", file=sys.stderr)
+            print(
+                f"WARNING: {summary['prohibited_material']} denied applicant(s) have a score that leans materially "
+                "on a prohibited basis (column prohibited_material); review the model.",
+                file=sys.stderr,
+            )
         if args.report:
             report(args, recipe, reference)
     except NBExplainError as error:
@@ -124,8 +149,11 @@ def report(args, recipe, reference):
     if len(denied) == 0:
         print(f"No denied applicant among the first {len(first)} rows: no validation report.", file=sys.stderr)
         return
-    alternatives = {k: b for k, b in documented_baselines(reference, cutoff=args.cutoff, band=args.band,
-                                                         draws=args.draws).items() if k != args.baseline}
+    alternatives = {
+        k: b
+        for k, b in documented_baselines(reference, cutoff=args.cutoff, band=args.band, draws=args.draws).items()
+        if k != args.baseline
+    }
     validation = validate_reasons(recipe, denied, baselines=alternatives, progress=not args.quiet)
     folder = Path(args.report)
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,8 +169,11 @@ def main(argv=None) -> int:
         command = commands.add_parser(name, help="serve the demo dashboard with Voila on localhost")
         command.add_argument("--port", type=int, default=8866, help="port to serve on (another if taken)")
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
-        command.add_argument("--skip-selection", action="store_true",
-                             help="do not run the selection experiment (test error against k) on first use")
+        command.add_argument(
+            "--skip-selection",
+            action="store_true",
+            help="do not run the selection experiment (test error against k) on first use",
+        )
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
         command.set_defaults(run=dashboard)
     from .credit.recipes import BASELINE_CHOICES
@@ -151,13 +182,18 @@ def main(argv=None) -> int:
     command = commands.add_parser("reasons", help="adverse-action reasons for every denied applicant of a file")
     command.add_argument("applications", help="CSV or Parquet file of applications (raw columns)")
     command.add_argument("out", help="output file, .csv or .parquet: one row per denied applicant")
-    command.add_argument("--model", default="credit_fcn",
-                         help="a demo model (credit_fcn, credit_lstm) or a saved Keras model (.keras)")
+    command.add_argument(
+        "--model", default="credit_fcn", help="a demo model (credit_fcn, credit_lstm) or a saved Keras model (.keras)"
+    )
     command.add_argument("--reference", help="rows of the model's inputs the baseline is built from (own models)")
     command.add_argument("--catalogue", help="reason catalogue JSON (required for own models)")
     command.add_argument("--target", type=int, help="output unit to explain (own models with several units)")
-    command.add_argument("--baseline", default="average", choices=sorted(BASELINE_CHOICES),
-                         help="documented baseline: " + ", ".join(f"{k} = {v}" for k, v in BASELINE_CHOICES.items()))
+    command.add_argument(
+        "--baseline",
+        default="average",
+        choices=sorted(BASELINE_CHOICES),
+        help="documented baseline: " + ", ".join(f"{k} = {v}" for k, v in BASELINE_CHOICES.items()),
+    )
     command.add_argument("--cutoff", type=float, default=0.5, help="applicants scoring at or above it are denied")
     command.add_argument("--band", type=float, default=0.05, help="cut-off cohort: scores within this of the cut-off")
     command.add_argument("--draws", type=int, default=100, help="baselines drawn from a reference set or cohort")

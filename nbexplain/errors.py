@@ -63,4 +63,5 @@ def require(module: str, extra: str, purpose: str):
     except ImportError as error:
         raise MissingDependencyError(
             f"{purpose} needs the package {module!r}, which is not installed. "
-            f"Install it with: pip install 'nbexplain[{extra}]'") from error
+            f"Install it with: pip install 'nbexplain[{extra}]'"
+        ) from error

@@ -1,5 +1,6 @@
 """Fixtures for the real-browser tests: Debian chromium through Playwright, Voila serving the
 dashboard notebook, and a folder for screenshots (kept as test artefacts)."""
+
 import os
 from pathlib import Path
 

@@ -6,9 +6,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # each demo model is trained once per run and never touches the user's own cache.
 os.environ.setdefault("NBEXPLAIN_CACHE", tempfile.mkdtemp(prefix="nbexplain-test-cache-"))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
 
 @pytest.fixture
@@ -19,8 +19,12 @@ def rng():
 def dense_model(weights, bias=None, activation=None):
     """A one-layer Sequential model with hand-set weights (shape (p, units))."""
     weights = np.asarray(weights, dtype="float32")
-    model = keras.Sequential([keras.Input((weights.shape[0],)), keras.layers.Dense(weights.shape[1], activation=activation)])
-    model.layers[0].set_weights([weights, np.zeros(weights.shape[1], "float32") if bias is None else np.asarray(bias, "float32")])
+    model = keras.Sequential(
+        [keras.Input((weights.shape[0],)), keras.layers.Dense(weights.shape[1], activation=activation)]
+    )
+    model.layers[0].set_weights(
+        [weights, np.zeros(weights.shape[1], "float32") if bias is None else np.asarray(bias, "float32")]
+    )
     return model
 
 

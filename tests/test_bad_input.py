@@ -1,12 +1,12 @@
 """Bad input gets a clear error that says what was wrong and what to do."""
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import dense_model
-from nbexplain import (InputDataError, NBExplainError, NotDifferentiableError, Sensitivity,
-                       UnknownNameError)
+
+from nbexplain import InputDataError, NBExplainError, NotDifferentiableError, Sensitivity, UnknownNameError
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@ What a person sees: another row changes the bars, the toggle shows the selection
 tab has a features x lags heatmap, a what-if edit changes the prediction, a bad edit shows an
 error, and no uncaught error reaches the page. Screenshots go to test-artifacts/screenshots.
 """
+
 import re
 
 import pytest
-
 from browser_fixtures import open_page
+
 from nbexplain.datasets.credit import MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.training]
@@ -99,7 +100,8 @@ def bar_boxes(panel):
     """Every drawn bar of a panel's chart: width and fill colour."""
     return panel.locator("svg rect.bar").evaluate_all(
         "bars => bars.map(bar => ({width: bar.getBBox().width, fill: getComputedStyle(bar).fill,"
-        " opacity: Number(getComputedStyle(bar).opacity)}))")
+        " opacity: Number(getComputedStyle(bar).opacity)}))"
+    )
 
 
 def test_reasons_panel_draws_the_waterfall_and_follows_the_baseline(opened, screenshots):
@@ -119,8 +121,9 @@ def test_reasons_panel_draws_the_waterfall_and_follows_the_baseline(opened, scre
     assert levels[-1] / levels[0] == pytest.approx(score_value / baseline_value, rel=0.02)
     panel.screenshot(path=screenshots / "reasons-average.png")
     panel.locator("select").first.select_option(label="best-scoring applicant")
-    expect_changed(lambda: re.search(r"against baseline ([\d.]+)", summary.inner_text()).group(1),
-                   scores.group(2), timeout=20)
+    expect_changed(
+        lambda: re.search(r"against baseline ([\d.]+)", summary.inner_text()).group(1), scores.group(2), timeout=20
+    )
     assert panel.locator(".nbexplain-reason-list").count() == 1
     panel.screenshot(path=screenshots / "reasons-best.png")
     assert not opened.errors
@@ -156,8 +159,11 @@ def test_lstm_tab_has_a_features_by_lags_heatmap(opened, screenshots):
     board.locator(".nbexplain-lags button", has_text="picked row").click()
     opened.wait_for_timeout(300)
     opened.screenshot(path=screenshots / "dashboard-lstm.png", full_page=True)
-    shown = {label.split(" = ")[0] for label in board.locator(".nbexplain-local svg .tick text").all_text_contents()
-             if label and not label.replace(".", "").isdigit()}
+    shown = {
+        label.split(" = ")[0]
+        for label in board.locator(".nbexplain-local svg .tick text").all_text_contents()
+        if label and not label.replace(".", "").isdigit()
+    }
     assert set(SEQUENCE_CHANNELS) <= shown and shown - set(SEQUENCE_CHANNELS) <= set(STATIC_FEATURES)
     assert not opened.errors
 

@@ -1,13 +1,14 @@
 """The exploration notebook in a real JupyterLab 4 server and browser: run every cell and see the
 widgets render (bqplot charts, the anywidget what-if editor, the lag heatmap), with no widget
 error and no uncaught page error."""
+
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
-
 from browser_fixtures import ARTIFACTS
+
 from nbexplain.serve import LocalServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.training]
@@ -19,13 +20,30 @@ def jupyterlab(tmp_path_factory, demo_models):
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    command = lambda port: [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",  # noqa: E731
-                            "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-                            "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-                            f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-                            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"]
-    env = {"JUPYTER_RUNTIME_DIR": str(root / ".runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws"),
-           "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings")}
+
+    def command(port):
+        return [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.port_retries=0",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--allow-root",
+        ]
+
+    env = {
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws"),
+        "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
+    }
     with LocalServer(command, "api/status", log=ARTIFACTS / "jupyterlab.log", name="jupyter lab", env=env) as lab:
         yield lab.url
 

@@ -1,10 +1,11 @@
 """Categorical features (paper 2.6): a one-hot group is ONE feature; its sensitivity ignores the
 constant shift that cannot change any prediction between valid one-hot inputs."""
+
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import dense_model
+
 from nbexplain import InputDataError, Sensitivity, UnknownNameError
 
 COLUMNS = ["income", "edu_school", "edu_uni", "edu_grad"]
@@ -26,7 +27,7 @@ def test_one_hot_group_is_one_feature_with_the_projected_norm(rng):
     expected = np.array([abs(w[0]), np.linalg.norm(dummies)])
     np.testing.assert_allclose(sens.global_importance().values, 100 * expected / expected.sum(), rtol=1e-5)
     local = sens.local_importance(0)
-    np.testing.assert_allclose(local.values, 100 * expected ** 2 / (expected ** 2).sum(), rtol=1e-5)
+    np.testing.assert_allclose(local.values, 100 * expected**2 / (expected**2).sum(), rtol=1e-5)
     assert np.isnan(local.signed[1]) and local.signed[0] == pytest.approx(1.5)
     assert local.data[0] == pytest.approx(X.iloc[0, 0]) and np.isnan(local.data[1])
 

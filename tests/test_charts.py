@@ -1,9 +1,10 @@
 """bqplot charts without a browser: the marks carry exactly the engine's results."""
+
 import keras
 import numpy as np
 import pytest
-
 from conftest import dense_model
+
 from nbexplain import Explanation, Sensitivity
 from nbexplain.charts import ComparisonBars, CumulativeCurve, ImportanceBars, LagHeatmap
 from nbexplain.errors import NBExplainError
@@ -80,5 +81,7 @@ def test_charts_take_results_only(sensitivities):
 
 
 def test_bars_refuse_a_two_dim_explanation(sensitivities):
-    with pytest.raises(NBExplainError, match=r"needs an explanation with one dim; this one has \('sample', 'feature'\)"):
+    with pytest.raises(
+        NBExplainError, match=r"needs an explanation with one dim; this one has \('sample', 'feature'\)"
+    ):
         ImportanceBars(sensitivities.local_importance([1, 2]))

@@ -1,5 +1,6 @@
 """Other importances (tree, lasso logistic, LIME counts) on data whose answer is known, the 90 %
 selection rule, and the section-4 reproduction run as a command on a real-format file."""
+
 import json
 import subprocess
 import sys
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 
 from nbexplain import Explanation
-from nbexplain.engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
 from nbexplain.datasets.credit import make_credit_default
+from nbexplain.engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
 from nbexplain.errors import NBExplainError
 
 
@@ -61,15 +62,41 @@ def test_reproduction_command_on_a_coded_csv(tmp_path):
     codes = ["ID", *[f"X{i}" for i in range(1, 24)], "Y"]
     frame.rename(columns=dict(zip(frame.columns, codes[1:]))).to_csv(data, index_label="ID")
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "nbexplain.reproduce", "credit", "--data", str(data),
-                           "--repeats", "2", "--epochs", "4", "--lime-instances", "3", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600,
-                          env={**__import__("os").environ, "NBEXPLAIN_CACHE": str(tmp_path / "cache")})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbexplain.reproduce",
+            "credit",
+            "--data",
+            str(data),
+            "--repeats",
+            "2",
+            "--epochs",
+            "4",
+            "--lime-instances",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "NBEXPLAIN_CACHE": str(tmp_path / "cache")},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Table 1: error rates over 2 trainings" in done.stdout and "LIME (2500 instances, extrapolated)" in done.stdout
+    assert (
+        "Table 1: error rates over 2 trainings" in done.stdout and "LIME (2500 instances, extrapolated)" in done.stdout
+    )
     assert "retraining" in done.stderr, "a progress bar runs over the repeated trainings"
-    for name in ("figure2_fcn_importance.png", "figure3_tree_logistic.png", "selection_cumulative.png",
-                 "figure4_selected_importance.png", "table1.csv", "rankings.csv"):
+    for name in (
+        "figure2_fcn_importance.png",
+        "figure3_tree_logistic.png",
+        "selection_cumulative.png",
+        "figure4_selected_importance.png",
+        "table1.csv",
+        "rankings.csv",
+    ):
         assert (out / name).stat().st_size > 0, name
     payload = json.loads((out / "credit_reproduction.json").read_text())
     assert payload["meta"]["n_train"] == 2500 and payload["meta"]["n_test"] == 500
@@ -79,5 +106,6 @@ def test_reproduction_command_on_a_coded_csv(tmp_path):
     assert len(runs) == 4 and runs.test_error.between(0, 0.5).all()
     table1 = pd.read_csv(out / "table1.csv", index_col=0)
     assert table1.loc["FCN 32 units, top-90% features", "features"] == len(payload["selected"])
-    np.testing.assert_allclose(table1["test_error mean"].to_numpy(),
-                               runs.groupby("model", sort=False).test_error.mean().to_numpy())
+    np.testing.assert_allclose(
+        table1["test_error mean"].to_numpy(), runs.groupby("model", sort=False).test_error.mean().to_numpy()
+    )

@@ -1,5 +1,6 @@
 """Demo models: the cache (fast second start, stale and corrupt entries rebuilt) and what the
 engine finds in the trained models against the documented generating process."""
+
 import json
 
 import numpy as np

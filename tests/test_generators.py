@@ -1,11 +1,19 @@
 """The embedded data sets: schema, ranges, rates, determinism, and the documented process."""
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from nbexplain.datasets.credit import (BILL_FEATURES, CREDIT_FEATURES, CREDIT_TARGET, PAYMENT_FEATURES,
-                                       STATUS_FEATURES, credit_sequences, make_credit_default)
+from nbexplain.datasets.credit import (
+    BILL_FEATURES,
+    CREDIT_FEATURES,
+    CREDIT_TARGET,
+    PAYMENT_FEATURES,
+    STATUS_FEATURES,
+    credit_sequences,
+    make_credit_default,
+)
 from nbexplain.datasets.heloc import HELOC_FEATURES, HELOC_TARGET, make_heloc
 
 
@@ -54,8 +62,15 @@ def test_credit_follows_its_documented_dependence(credit):
     late, current = credit.PAY_0 >= 2, credit.PAY_0 <= 0
     assert credit[CREDIT_TARGET][late].mean() > 3 * credit[CREDIT_TARGET][current].mean()
     # an unpenalised logistic fit on the documented terms recovers the documented coefficients
-    terms = np.column_stack([credit.PAY_0.clip(0, 4), credit.PAY_2.clip(0, 4), np.log1p(credit.PAY_AMT1 / 1000),
-                             np.log1p(credit.PAY_AMT2 / 1000), np.log(credit.LIMIT_BAL / 100_000)])
+    terms = np.column_stack(
+        [
+            credit.PAY_0.clip(0, 4),
+            credit.PAY_2.clip(0, 4),
+            np.log1p(credit.PAY_AMT1 / 1000),
+            np.log1p(credit.PAY_AMT2 / 1000),
+            np.log(credit.LIMIT_BAL / 100_000),
+        ]
+    )
     fit = LogisticRegression(C=np.inf, max_iter=2000).fit(terms, credit[CREDIT_TARGET])
     np.testing.assert_allclose(fit.coef_[0], [1.15, 0.30, -0.22, -0.12, -0.40], atol=0.09)
     np.testing.assert_allclose(fit.intercept_[0], -1.60, atol=0.2)

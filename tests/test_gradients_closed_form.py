@@ -1,11 +1,12 @@
 """The gradient primitive against derivatives known in closed form."""
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-
 from conftest import dense_model
+
 from nbexplain import Sensitivity
 from nbexplain.engine import compute_gradients
 from nbexplain.model import OutputSelection
@@ -46,18 +47,26 @@ def test_quadratic_subclassed_model(rng):
     sens = Sensitivity(Quadratic(A, b)).explain(X)
     expected = X @ (A + A.T) + b
     np.testing.assert_allclose(sens.gradients["input"], expected, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(sens.global_importance().values,
-                               normalised(np.sqrt((expected ** 2).mean(axis=0))), rtol=1e-4)
-    np.testing.assert_allclose(sens.local_importance([5, 9]).values,
-                               100 * expected[[5, 9]] ** 2 / (expected[[5, 9]] ** 2).sum(axis=1, keepdims=True),
-                               rtol=1e-3)
+    np.testing.assert_allclose(
+        sens.global_importance().values, normalised(np.sqrt((expected**2).mean(axis=0))), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        sens.local_importance([5, 9]).values,
+        100 * expected[[5, 9]] ** 2 / (expected[[5, 9]] ** 2).sum(axis=1, keepdims=True),
+        rtol=1e-3,
+    )
 
 
 def tanh_softmax_network(rng, p=5, hidden=7, classes=3):
     W1, b1 = rng.normal(size=(p, hidden)), rng.normal(size=hidden)
     W2, b2 = rng.normal(size=(hidden, classes)), rng.normal(size=classes)
-    model = keras.Sequential([keras.Input((p,)), keras.layers.Dense(hidden, activation="tanh"),
-                              keras.layers.Dense(classes, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((p,)),
+            keras.layers.Dense(hidden, activation="tanh"),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
     model.layers[0].set_weights([W1.astype("float32"), b1.astype("float32")])
     model.layers[1].set_weights([W2.astype("float32"), b2.astype("float32")])
     return model, (W1, b1, W2, b2)
@@ -75,7 +84,7 @@ def numpy_backprop(X, params, target, logit=False):
         dz[:, target] = 1.0
     else:
         dz = p[:, [target]] * ((np.arange(z.shape[1]) == target) - p)  # d p_c / d z_k
-    return (((dz @ W2.T) * (1 - a ** 2)) @ W1.T), (z if logit else p)[:, target]
+    return (((dz @ W2.T) * (1 - a**2)) @ W1.T), (z if logit else p)[:, target]
 
 
 @pytest.mark.parametrize("logit", [False, True])
@@ -93,8 +102,9 @@ def test_class_label_selects_the_unit(rng):
     model, params = tanh_softmax_network(rng)
     X = rng.normal(size=(40, 5))
     sens = Sensitivity(model, target="default", labels=["paid", "late", "default"]).explain(X)
-    np.testing.assert_allclose(sens.gradients[next(iter(sens.gradients))], numpy_backprop(X, params, 2)[0],
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        sens.gradients[next(iter(sens.gradients))], numpy_backprop(X, params, 2)[0], rtol=1e-4, atol=1e-6
+    )
     assert "class 'default'" in sens.meta["explained"]
 
 
@@ -104,8 +114,10 @@ def test_named_inputs_of_a_functional_model(rng):
     model = keras.Model({"income": a, "history": b}, out)
     w = rng.normal(size=(5, 1)).astype("float32")
     model.layers[-1].set_weights([w, np.zeros(1, "float32")])
-    data = {"income": pd.DataFrame(rng.normal(size=(20, 3)), columns=["salary", "bonus", "rent"]),
-            "history": pd.DataFrame(rng.normal(size=(20, 2)), columns=["late", "paid"])}
+    data = {
+        "income": pd.DataFrame(rng.normal(size=(20, 3)), columns=["salary", "bonus", "rent"]),
+        "history": pd.DataFrame(rng.normal(size=(20, 2)), columns=["late", "paid"]),
+    }
     sens = Sensitivity(model).explain(data)
     assert sens.feature_names == ("salary", "bonus", "rent", "late", "paid")
     np.testing.assert_allclose(sens.gradients["income"][0], w[:3, 0], rtol=1e-6)
@@ -149,8 +161,12 @@ def test_chunking_does_not_change_results(rng):
     X = rng.normal(size=(101, 5))
     whole = Sensitivity(model, target=0).explain(X)
     chunked = Sensitivity(model, target=0, batch_size=7).explain(X)
-    np.testing.assert_allclose(whole.gradients[next(iter(whole.gradients))],
-                               chunked.gradients[next(iter(chunked.gradients))], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        whole.gradients[next(iter(whole.gradients))],
+        chunked.gradients[next(iter(chunked.gradients))],
+        rtol=1e-5,
+        atol=1e-7,
+    )
 
 
 def test_multi_output_model_needs_an_output_and_lists_them(rng):
@@ -163,8 +179,9 @@ def test_multi_output_model_needs_an_output_and_lists_them(rng):
     with pytest.raises(OutputSelectionError, match=r"2 outputs \['risk', 'amount'\].*output=NAME"):
         Sensitivity(model).explain(X)
     amount = Sensitivity(model, output="amount").explain(X)
-    np.testing.assert_allclose(amount.gradients[next(iter(amount.gradients))],
-                               np.tile(amount_head.get_weights()[0][:, 0], (5, 1)), rtol=1e-6)
+    np.testing.assert_allclose(
+        amount.gradients[next(iter(amount.gradients))], np.tile(amount_head.get_weights()[0][:, 0], (5, 1)), rtol=1e-6
+    )
     with pytest.raises(Exception, match="Unknown model output 'amont'.*Did you mean 'amount'"):
         Sensitivity(model, output="amont").explain(X)
 
@@ -196,5 +213,6 @@ def test_sigmoid_logit_is_the_linear_score(rng):
     np.testing.assert_allclose(sens.gradients[next(iter(sens.gradients))][0], w[:, 0], rtol=1e-5)
     probability = Sensitivity(dense_model(w, activation="sigmoid")).explain(X)
     s = 1 / (1 + np.exp(-(X @ w[:, 0])))
-    np.testing.assert_allclose(probability.gradients[next(iter(probability.gradients))],
-                               (s * (1 - s))[:, None] * w[:, 0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        probability.gradients[next(iter(probability.gradients))], (s * (1 - s))[:, None] * w[:, 0], rtol=1e-4, atol=1e-6
+    )

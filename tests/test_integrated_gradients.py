@@ -1,4 +1,5 @@
 """Integrated Gradients, baselines and differential attributions against closed-form truth."""
+
 import warnings
 
 import keras
@@ -6,27 +7,44 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbexplain import (Attributions, AverageInput, BestScore, CutoffCohort, IntegratedGradients, MedianInput,
-                       NBExplainError, PairedBaseline, ReferenceSet, UserPoint)
-from nbexplain.engine import compute_gradients, quadrature
-from nbexplain.engine import RULES
+from nbexplain import (
+    Attributions,
+    AverageInput,
+    BestScore,
+    CutoffCohort,
+    IntegratedGradients,
+    MedianInput,
+    NBExplainError,
+    PairedBaseline,
+    ReferenceSet,
+    UserPoint,
+)
+from nbexplain.engine import RULES, compute_gradients, quadrature
 from nbexplain.errors import InputDataError, OutputSelectionError
 
 
 def float64_dense(weights, bias, activation=None):
     """One Dense layer in float64 with hand-set weights: f(x) = act(x w + c)."""
     weights = np.asarray(weights, dtype="float64")
-    model = keras.Sequential([keras.Input((weights.shape[0],), dtype="float64"),
-                              keras.layers.Dense(weights.shape[1], activation=activation, dtype="float64")])
+    model = keras.Sequential(
+        [
+            keras.Input((weights.shape[0],), dtype="float64"),
+            keras.layers.Dense(weights.shape[1], activation=activation, dtype="float64"),
+        ]
+    )
     model.layers[0].set_weights([weights, np.asarray(bias, dtype="float64")])
     return model
 
 
 def tanh_network(rng, p=5, hidden=16):
     """A float64 tanh network with a sigmoid output: smooth, so Gauss-Legendre converges fast."""
-    model = keras.Sequential([keras.Input((p,), dtype="float64"),
-                              keras.layers.Dense(hidden, activation="tanh", dtype="float64"),
-                              keras.layers.Dense(1, activation="sigmoid", dtype="float64")])
+    model = keras.Sequential(
+        [
+            keras.Input((p,), dtype="float64"),
+            keras.layers.Dense(hidden, activation="tanh", dtype="float64"),
+            keras.layers.Dense(1, activation="sigmoid", dtype="float64"),
+        ]
+    )
     model.layers[0].set_weights([rng.normal(size=(p, hidden)) * 0.5, rng.normal(size=hidden) * 0.3])
     model.layers[1].set_weights([rng.normal(size=(hidden, 1)), np.array([-0.2])])
     return model
@@ -44,7 +62,7 @@ def test_quadrature_weights_sum_to_one_and_integrate_polynomials(rule):
     assert np.all((nodes >= 0) & (nodes <= 1))
     exact_degree = {"gausslegendre": 23, "riemann_trapezoid": 1, "riemann_middle": 1}.get(rule, 0)
     for degree in range(exact_degree + 1):
-        assert weights @ nodes ** degree == pytest.approx(1 / (degree + 1), abs=1e-12)
+        assert weights @ nodes**degree == pytest.approx(1 / (degree + 1), abs=1e-12)
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -77,8 +95,9 @@ def test_gauss_legendre_completeness_below_1e6_at_modest_steps(rng):
     gauss = IntegratedGradients(model, steps=32).explain(X, AverageInput(reference))
     assert gauss.completeness_error.max() < 1e-6
     np.testing.assert_allclose(gauss.score, numpy_tanh_network(model, X), rtol=1e-10)
-    np.testing.assert_allclose(gauss.baseline_score, numpy_tanh_network(model, reference.mean(0, keepdims=True))[0],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        gauss.baseline_score, numpy_tanh_network(model, reference.mean(0, keepdims=True))[0], rtol=1e-10
+    )
     left = IntegratedGradients(model, steps=32, rule="riemann_left").explain(X, AverageInput(reference))
     assert left.completeness_error.max() > 100 * gauss.completeness_error.max()  # the check can fail
 
@@ -86,8 +105,9 @@ def test_gauss_legendre_completeness_below_1e6_at_modest_steps(rng):
 def test_automatic_steps_meet_the_tolerance_and_report_what_they_used(rng):
     model = tanh_network(rng)
     X = rng.normal(size=(60, 5)) * 2
-    auto = IntegratedGradients(model, steps="auto", rule="riemann_trapezoid", tolerance=1e-6, min_steps=4,
-                               max_steps=4096)
+    auto = IntegratedGradients(
+        model, steps="auto", rule="riemann_trapezoid", tolerance=1e-6, min_steps=4, max_steps=4096
+    )
     result = auto.explain(X, np.zeros((1, 5)))
     assert result.completeness_error.max() <= 1e-6
     assert result.meta["tolerance_met"] and result.meta["steps_range"] == [4, 4096]
@@ -145,7 +165,9 @@ def test_documented_baselines_are_what_they_say(rng):
     assert best["baseline_score"] == pytest.approx(scores.min()) and best["best_applicant_position"] == scores.argmin()
     ranged = explainer.explain(x, BestScore(reference, within="ranges", iterations=100)).meta["baseline"]
     assert ranged["baseline_score"] <= scores.min() + 1e-12
-    assert all(reference[:, j].min() - 1e-9 <= ranged["point"][f"x{j}"] <= reference[:, j].max() + 1e-9 for j in range(5))
+    assert all(
+        reference[:, j].min() - 1e-9 <= ranged["point"][f"x{j}"] <= reference[:, j].max() + 1e-9 for j in range(5)
+    )
     with pytest.raises(InputDataError, match="Widen the band"):
         explainer.explain(x, CutoffCohort(reference, cutoff=2.0, band=0.01))
 
@@ -173,8 +195,9 @@ def test_two_applicants_and_two_populations(rng):
         one = explainer.explain(A[[i]], UserPoint(B[[i]]))
         np.testing.assert_allclose(paired.feature_values()[i], one.feature_values()[0], rtol=1e-12)
     exact = explainer.compare_populations(A, B)
-    brute = np.mean([explainer.explain(A[[i]], UserPoint(B[[j]])).feature_values()[0]
-                     for i in range(7) for j in range(5)], axis=0)
+    brute = np.mean(
+        [explainer.explain(A[[i]], UserPoint(B[[j]])).feature_values()[0] for i in range(7) for j in range(5)], axis=0
+    )
     np.testing.assert_allclose(exact.feature_values()[0], brute, rtol=1e-10)
     gap = numpy_tanh_network(model, A).mean() - numpy_tanh_network(model, B).mean()
     assert exact.total[0] == pytest.approx(gap, abs=1e-9) and exact.completeness_error[0] < 1e-9
@@ -202,19 +225,30 @@ def test_every_architecture_the_engine_supports(rng):
     static = keras.Input((2,), name="static")
     joined = keras.layers.Concatenate()([keras.layers.LSTM(4)(history), static])
     recurrent = keras.Model({"history": history, "static": static}, keras.layers.Dense(1, activation="sigmoid")(joined))
-    data = {"history": rng.normal(size=(20, 6, 3)).astype("float32"), "static": rng.normal(size=(20, 2)).astype("float32")}
+    data = {
+        "history": rng.normal(size=(20, 6, 3)).astype("float32"),
+        "static": rng.normal(size=(20, 2)).astype("float32"),
+    }
     result = IntegratedGradients(recurrent, steps=64, feature_names={"static": ["a", "b"]}).explain(
-        data, AverageInput(data))
+        data, AverageInput(data)
+    )
     assert result.feature_names == ("history[0]", "history[1]", "history[2]", "a", "b")
     assert result.values["history"].shape == (20, 6, 3) and result.completeness_error.max() < 1e-5
     np.testing.assert_allclose(result.feature_values()[:, 0], result.values["history"][..., 0].sum(axis=1))
-    image = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, activation="tanh"),
-                              keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    image = keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            keras.layers.Conv2D(3, 3, activation="tanh"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     pictures = rng.normal(size=(5, 6, 6, 2)).astype("float32")
     conv = IntegratedGradients(image, target=1, steps=64).explain(pictures, np.zeros((1, 6, 6, 2)))
     assert conv.completeness_error.max() < 1e-5 and conv.feature_values().shape == (5, 2)
-    sequence_out = keras.Sequential([keras.Input((5, 2)), keras.layers.SimpleRNN(3, return_sequences=True),
-                                     keras.layers.Dense(1)])
+    sequence_out = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.SimpleRNN(3, return_sequences=True), keras.layers.Dense(1)]
+    )
     series = rng.normal(size=(4, 5, 2)).astype("float32")
     with pytest.raises(OutputSelectionError, match="time_step"):
         IntegratedGradients(sequence_out).explain(series, np.zeros((1, 5, 2)))

@@ -1,4 +1,5 @@
 """The custom front-ends' own tests (Node's built-in runner, jsdom for the DOM) run with the suite."""
+
 import shutil
 import subprocess
 from pathlib import Path

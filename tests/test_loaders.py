@@ -1,4 +1,5 @@
 """The UCI and HELOC loaders on small files written here in each real format, good and malformed."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,8 +58,10 @@ def write_coded_csv(frame, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("writer, suffix", [(write_original_xls, ".xls"), (write_xlsx, ".xlsx"),
-                                            (write_kaggle_csv, ".csv"), (write_coded_csv, ".csv")])
+@pytest.mark.parametrize(
+    "writer, suffix",
+    [(write_original_xls, ".xls"), (write_xlsx, ".xlsx"), (write_kaggle_csv, ".csv"), (write_coded_csv, ".csv")],
+)
 def test_each_uci_format_round_trips_to_the_generated_frame(frame, tmp_path, writer, suffix):
     path = tmp_path / f"credit{suffix}"
     writer(frame, path)
@@ -93,7 +96,9 @@ def test_wrong_type_names_column_line_and_value(frame, tmp_path):
     table = frame.astype(object)
     table.iloc[3, table.columns.get_loc("AGE")] = "forty"
     table.to_csv(tmp_path / "typo.csv")
-    with pytest.raises(DataFileError, match=r"column 'AGE' must hold numbers, but 1 cell\(s\) do not \(line 5: 'forty'\)"):
+    with pytest.raises(
+        DataFileError, match=r"column 'AGE' must hold numbers, but 1 cell\(s\) do not \(line 5: 'forty'\)"
+    ):
         load_credit_default(tmp_path / "typo.csv")
 
 

@@ -1,4 +1,5 @@
 """The simulation of Horel et al. (2018), section 3 / Figure 1."""
+
 import keras
 import numpy as np
 import pytest
@@ -21,8 +22,9 @@ def test_engine_on_the_exact_function_gives_the_closed_form_importance():
     """A Keras model that IS the generating function: the engine must return the paper's
     formula applied to the exact derivatives -sin X1, cos X2, 2, 1, 0.01."""
     x = keras.Input((5,))
-    f = keras.layers.Lambda(lambda t: keras.ops.cos(t[:, 0]) + keras.ops.sin(t[:, 1]) + 2 * t[:, 2] + t[:, 3]
-                            + t[:, 4] / 100)(x)
+    f = keras.layers.Lambda(
+        lambda t: keras.ops.cos(t[:, 0]) + keras.ops.sin(t[:, 1]) + 2 * t[:, 2] + t[:, 3] + t[:, 4] / 100
+    )(x)
     X, _ = make_simulation(10_000, seed=0)
     importance = Sensitivity(keras.Model(x, f)).explain(X).global_importance()
     np.testing.assert_allclose(importance.values, simulation_importance(X), rtol=1e-4)

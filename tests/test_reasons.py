@@ -1,4 +1,5 @@
 """Adverse-action reasons on models whose true contributions are known in closed form."""
+
 import json
 import warnings
 
@@ -20,17 +21,23 @@ BASELINE = np.zeros((1, 7))
 
 def logistic_model(weights=WEIGHTS, bias=-1.0):
     """P(default) = sigmoid(x w + c): with logit=True, IG from any baseline is (x - b) * w exactly."""
-    model = keras.Sequential([keras.Input((len(weights),), dtype="float64"),
-                              keras.layers.Dense(1, activation="sigmoid", dtype="float64")])
+    model = keras.Sequential(
+        [keras.Input((len(weights),), dtype="float64"), keras.layers.Dense(1, activation="sigmoid", dtype="float64")]
+    )
     model.layers[0].set_weights([np.asarray(weights, dtype="float64")[:, None], np.array([bias])])
     return model
 
 
 def catalogue(**options):
-    return ReasonCatalogue((ReasonCode("DELINQ", "Delinquency in recent months", ("PAY_1", "PAY_2", "PAY_3")),
-                            ReasonCode("UTIL", "Utilisation too high", ("UTIL",)),
-                            ReasonCode("INCOME", "Income too low", ("INCOME",))),
-                           prohibited=("SEX", "AGE"), **options)
+    return ReasonCatalogue(
+        (
+            ReasonCode("DELINQ", "Delinquency in recent months", ("PAY_1", "PAY_2", "PAY_3")),
+            ReasonCode("UTIL", "Utilisation too high", ("UTIL",)),
+            ReasonCode("INCOME", "Income too low", ("INCOME",)),
+        ),
+        prohibited=("SEX", "AGE"),
+        **options,
+    )
 
 
 def truth(X, weights=WEIGHTS):
@@ -81,8 +88,14 @@ def test_favourable_contributions_never_become_reasons_and_at_most_k_are_given()
     two = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.0, max_reasons=2).explain(adverse)
     assert [r.code for r in two.applicant(0).reasons] == ["DELINQ", "UTIL"]
     table = two.table()
-    assert list(table.columns[4:10]) == ["reason_1", "reason_1_statement", "reason_1_contribution",
-                                         "reason_2", "reason_2_statement", "reason_2_contribution"]
+    assert list(table.columns[4:10]) == [
+        "reason_1",
+        "reason_1_statement",
+        "reason_1_contribution",
+        "reason_2",
+        "reason_2_statement",
+        "reason_2_contribution",
+    ]
 
 
 def test_dust_below_the_minimum_share_is_not_a_reason():
@@ -105,8 +118,7 @@ def test_prohibited_bases_are_never_reasons_and_are_reported_loudly_when_materia
     weights[5], weights[6] = 3.0, 0.0  # the model leans on SEX, not on AGE
     X = pd.DataFrame(rng.normal(size=(200, 7)), columns=FEATURES)
     X["SEX"] = rng.choice([0.0, 1.0], size=200)
-    ranked = ReasonRecipe(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(),
-                             cutoff=0.0).explain(X)
+    ranked = ReasonRecipe(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(), cutoff=0.0).explain(X)
     codes = {code for row in ranked.order for code in row if code >= 0}
     assert codes <= {0, 1, 2}
     leaning = X["SEX"].to_numpy() == 1.0
@@ -139,13 +151,14 @@ def test_catalogue_mistakes_are_refused_with_what_to_fix(tmp_path):
 def test_a_higher_is_better_score_takes_the_other_direction():
     weights = -WEIGHTS  # a score where higher is better
     applicant = pd.DataFrame([[1, 1, 1, 1, -1, 0, 0]], columns=FEATURES, dtype=float)
-    ranked = ReasonRecipe(explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(adverse="decrease"),
-                             cutoff=0.5).explain(applicant)
+    ranked = ReasonRecipe(
+        explainer(logistic_model(weights)), UserPoint(BASELINE), catalogue(adverse="decrease"), cutoff=0.5
+    ).explain(applicant)
     assert [r.code for r in ranked.applicant(0).reasons] == ["DELINQ", "UTIL", "INCOME"]
 
 
 def _expected_denied(X, weights=WEIGHTS, bias=-1.0, cutoff=0.5):
-    return 1 / (1 + np.exp(-(X[FEATURES].to_numpy() @ weights + bias))) >= cutoff
+    return 1 / (1 + np.exp(-(X[FEATURES].to_numpy() @ weights + bias))) > cutoff
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -154,8 +167,9 @@ def test_a_whole_file_in_chunks_gives_one_row_per_denied_applicant(rng, tmp_path
     X.insert(0, "application", [f"A{i:04d}" for i in range(503)])
     source = tmp_path / f"applications{suffix}"
     X.to_csv(source, index=False) if suffix == ".csv" else X.to_parquet(source, index=False)
-    recipe = ReasonRecipe(IntegratedGradients(logistic_model(), steps=32), UserPoint(BASELINE), catalogue(),
-                             cutoff=0.5, columns=FEATURES)
+    recipe = ReasonRecipe(
+        IntegratedGradients(logistic_model(), steps=32), UserPoint(BASELINE), catalogue(), cutoff=0.5, columns=FEATURES
+    )
     out = tmp_path / f"reasons{suffix}"
     summary = recipe.explain_file(source, out, chunk_rows=50, id_column="application", progress=False)
     written = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
@@ -163,7 +177,10 @@ def test_a_whole_file_in_chunks_gives_one_row_per_denied_applicant(rng, tmp_path
     assert summary["rows"] == 503 and summary["denied"] == denied.sum() == len(written)
     assert list(written["applicant"]) == list(X.loc[denied, "application"])
     whole = recipe.explain(X.set_index("application")[denied]).table()
-    pd.testing.assert_frame_equal(written.fillna(""), whole.reset_index(drop=True).fillna(""), check_dtype=False)
+    expected = whole.reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        written.astype(object).fillna(""), expected.astype(object).fillna(""), check_dtype=False
+    )
     assert written["completeness_error"].max() < 1e-6
 
 
@@ -186,10 +203,12 @@ def test_the_validation_report_measures_stability_and_is_filed_as_json_and_html(
 
     reference = pd.DataFrame(rng.normal(size=(400, 7)), columns=FEATURES)
     denied = reference[_expected_denied(reference)]
-    recipe = ReasonRecipe(IntegratedGradients(logistic_model(), steps=16), AverageInput(reference), catalogue(),
-                             cutoff=0.5)
-    report = validate_reasons(recipe, denied, baselines={"reference set": ReferenceSet(reference, draws=50)},
-                              redraws=2, progress=False)
+    recipe = ReasonRecipe(
+        IntegratedGradients(logistic_model(), steps=16), AverageInput(reference), catalogue(), cutoff=0.5
+    )
+    report = validate_reasons(
+        recipe, denied, baselines={"reference set": ReferenceSet(reference, draws=50)}, redraws=2, progress=False
+    )
     record = json.loads(report.to_json(tmp_path / "report.json"))
     assert record["applicants"] == len(denied) == record["denied_at_cutoff"]
     assert record["completeness"]["max"] < 1e-9 and sum(record["completeness"]["histogram"]["counts"]) == len(denied)
@@ -200,7 +219,25 @@ def test_the_validation_report_measures_stability_and_is_filed_as_json_and_html(
     assert agreement.shape == (2, 2) and np.all(np.diag(agreement) == 1.0)
     assert sum(record["top_reason_frequency"].values()) == len(denied)
     page = report.to_html(tmp_path / "report.html")
-    for heading in ("1. Completeness", "2. Stability when the steps double", "3. Stability when the reference",
-                    "4. Agreement across documented baselines", "6. Prohibited bases"):
+    for heading in (
+        "1. Completeness",
+        "2. Stability when the steps double",
+        "3. Stability when the reference",
+        "4. Agreement across documented baselines",
+        "6. Prohibited bases",
+    ):
         assert heading in page
     assert "<script" not in page
+
+
+def test_the_cut_off_itself_passes_in_every_direction_and_nan_is_never_a_decision():
+    from nbexplain.credit.reasons import denied
+    from nbexplain.errors import NonFiniteScoreError
+
+    below, at, above = np.nextafter(0.5, 0.0), 0.5, np.nextafter(0.5, 1.0)
+    assert denied([below, at, above], 0.5, "increase").tolist() == [False, False, True]
+    assert denied([below, at, above], 0.5, "decrease").tolist() == [True, False, False]
+    with pytest.raises(NonFiniteScoreError, match=r"neither approved nor denied.*rows 1"):
+        denied([0.2, np.nan, 0.9], 0.5)
+    with pytest.raises(NBExplainError, match="cut-off must be a finite number"):
+        denied([0.2], float("nan"))

@@ -1,5 +1,6 @@
 """Recurrent formulas (paper 2.3 second and third formulas, 2.5) on a linear RNN, where
 dy_s / dx_{s-k} = W U^k V is known in closed form."""
+
 import keras
 import numpy as np
 import pytest
@@ -9,10 +10,13 @@ from nbexplain import Sensitivity
 
 def linear_rnn(rng, p=3, units=2, tau=5, sequences=False):
     W, U, V = rng.normal(size=(p, units)), 0.6 * rng.normal(size=(units, units)), rng.normal(size=(units, 1))
-    model = keras.Sequential([keras.Input((tau, p)),
-                              keras.layers.SimpleRNN(units, activation="linear", use_bias=False,
-                                                     return_sequences=sequences),
-                              keras.layers.Dense(1, use_bias=False)])
+    model = keras.Sequential(
+        [
+            keras.Input((tau, p)),
+            keras.layers.SimpleRNN(units, activation="linear", use_bias=False, return_sequences=sequences),
+            keras.layers.Dense(1, use_bias=False),
+        ]
+    )
     model.layers[0].set_weights([W.astype("float32"), U.astype("float32")])
     model.layers[1].set_weights([V.astype("float32")])
     lag_derivative = np.stack([W @ np.linalg.matrix_power(U, k) @ V[:, 0] for k in range(tau)])  # (lags, p)
@@ -29,9 +33,9 @@ def test_many_to_one_lags_and_importance(rng):
     np.testing.assert_allclose(matrix.values, np.abs(D.T), rtol=1e-4, atol=1e-6)
     gamma = np.abs(D).mean(axis=1)
     np.testing.assert_allclose(sens.lag_importance().values, 100 * gamma / gamma.sum(), rtol=1e-4)
-    norm = np.sqrt((D ** 2).sum(axis=0))  # the whole sequence j as one vector input
+    norm = np.sqrt((D**2).sum(axis=0))  # the whole sequence j as one vector input
     np.testing.assert_allclose(sens.global_importance().values, 100 * norm / norm.sum(), rtol=1e-4)
-    np.testing.assert_allclose(sens.local_importance(7).values, 100 * norm ** 2 / (norm ** 2).sum(), rtol=1e-4)
+    np.testing.assert_allclose(sens.local_importance(7).values, 100 * norm**2 / (norm**2).sum(), rtol=1e-4)
     np.testing.assert_allclose(sens.local_importance(7).signed, D.sum(axis=0), rtol=1e-4, atol=1e-6)
     local = sens.lag_matrix(rows=[7])
     np.testing.assert_allclose(local.values, np.abs(D.T), rtol=1e-4, atol=1e-6)
@@ -58,7 +62,7 @@ def test_future_steps_have_no_effect_in_a_causal_rnn(rng):
     J = Sensitivity(model).explain(rng.normal(size=(6, 5, 3))).gradients
     J = next(iter(J.values()))
     for s in range(5):
-        np.testing.assert_allclose(J[:, s, s + 1:], 0.0, atol=1e-7)
+        np.testing.assert_allclose(J[:, s, s + 1 :], 0.0, atol=1e-7)
 
 
 def test_time_step_explains_one_output_step(rng):

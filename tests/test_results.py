@@ -1,17 +1,19 @@
 """Results are immutable, sliceable, and round-trip through JSON and pandas."""
+
 import dataclasses
 
 import numpy as np
 import pytest
-
 from conftest import dense_model
+
 from nbexplain import Explanation, NBExplainError, Sensitivities, Sensitivity
 
 
 @pytest.fixture
 def sensitivities(rng):
     return Sensitivity(dense_model(rng.normal(size=(3, 1))), feature_names=["a", "b", "c"]).explain(
-        rng.normal(size=(20, 3)))
+        rng.normal(size=(20, 3))
+    )
 
 
 def test_explanation_is_immutable(sensitivities):

@@ -1,4 +1,5 @@
 """Real Keras models trained on processes whose structure is known: the engine must recover it."""
+
 import keras
 import numpy as np
 import pytest
@@ -36,8 +37,12 @@ def test_lstm_many_to_one_recovers_the_lags():
 def test_gru_many_to_many_recovers_the_lags():
     keras.utils.set_random_seed(1)
     X, Y = make_lagged_process(n=3000, tau=8, seed=1, many_to_many=True)
-    model = fit(keras.Sequential([keras.Input((8, 3)), keras.layers.GRU(16, return_sequences=True),
-                                  keras.layers.Dense(1)]), X, Y, 20)
+    model = fit(
+        keras.Sequential([keras.Input((8, 3)), keras.layers.GRU(16, return_sequences=True), keras.layers.Dense(1)]),
+        X,
+        Y,
+        20,
+    )
     sens = Sensitivity(model, feature_names=SEQUENCE_FEATURES).explain(X)
     assert sens.many_to_many
     gamma = sens.lag_importance()
@@ -52,8 +57,19 @@ def test_gru_many_to_many_recovers_the_lags():
 def test_cnn_finds_the_region_that_matters():
     keras.utils.set_random_seed(2)
     images, y, mask = make_region_images(n=3000, size=10, channels=2, region=(1, 4), seed=2)
-    model = fit(keras.Sequential([keras.Input((10, 10, 2)), keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-                                  keras.layers.Flatten(), keras.layers.Dense(1)]), images, y, 15)
+    model = fit(
+        keras.Sequential(
+            [
+                keras.Input((10, 10, 2)),
+                keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(1),
+            ]
+        ),
+        images,
+        y,
+        15,
+    )
     sens = Sensitivity(model).explain(images)
     elements = sens.element_importance()
     assert elements.dims == ("row", "column", "channel")

@@ -1,5 +1,6 @@
 """Explorer widgets without a browser: build them, drive their traits, and check that the chart
 marks carry what a closed-form gradient of a hand-set network says."""
+
 from pathlib import Path
 
 import keras
@@ -10,8 +11,17 @@ import pytest
 from nbexplain.datasets.credit import credit_sequences, make_credit_default, sequence_elements
 from nbexplain.engine.protocol import ModelExplainers
 from nbexplain.errors import InputDataError, NBExplainError, UnknownNameError
-from nbexplain.widgets import (Dashboard, ExplorerController, ExplorerData, GlobalView, LagView, LocalView,
-                               SamplePicker, WhatIfEditor, feature_specs)
+from nbexplain.widgets import (
+    Dashboard,
+    ExplorerController,
+    ExplorerData,
+    GlobalView,
+    LagView,
+    LocalView,
+    SamplePicker,
+    WhatIfEditor,
+    feature_specs,
+)
 
 W1 = np.array([[0.8, -0.3], [-0.5, 0.9], [0.4, 0.2], [0.0, -0.7]], dtype="float32")
 B1 = np.array([0.1, -0.2], dtype="float32")
@@ -24,18 +34,19 @@ def forward(X):
     """p = sigmoid(W2' tanh(W1' x + b1) + b2) and its gradient dp/dx, in numpy (the truth)."""
     h = np.tanh(X @ W1 + B1)
     p = 1 / (1 + np.exp(-(h @ W2 + B2)[:, 0]))
-    gradient = (p * (1 - p))[:, None] * (((1 - h ** 2) * W2[:, 0]) @ W1.T)
+    gradient = (p * (1 - p))[:, None] * (((1 - h**2) * W2[:, 0]) @ W1.T)
     return p, gradient
 
 
 def shares(g):
-    return 100 * g ** 2 / (g ** 2).sum(axis=-1, keepdims=True)
+    return 100 * g**2 / (g**2).sum(axis=-1, keepdims=True)
 
 
 @pytest.fixture(scope="module")
 def network():
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="tanh"),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1, activation="sigmoid")]
+    )
     model.layers[0].set_weights([W1, B1])
     model.layers[1].set_weights([W2, B2])
     return model
@@ -45,17 +56,28 @@ def network():
 def frame():
     rng = np.random.default_rng(7)
     n = 300
-    return pd.DataFrame({"income": rng.normal(0, 1.2, n), "debt": rng.normal(0, 1, n),
-                         "age": rng.integers(-2, 3, n) * 0.5 + rng.normal(0, 0.1, n),
-                         "region": rng.integers(0, 3, n)})
+    return pd.DataFrame(
+        {
+            "income": rng.normal(0, 1.2, n),
+            "debt": rng.normal(0, 1, n),
+            "age": rng.integers(-2, 3, n) * 0.5 + rng.normal(0, 0.1, n),
+            "region": rng.integers(0, 3, n),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def data(network, frame):
     y = (forward(frame.to_numpy("float32"))[0] > 0.5).astype(int)
     y[::7] = 1 - y[::7]
-    return ExplorerData.from_keras(network, frame, y, outcome="P(bad)", class_labels=("good", "bad"),
-                                   choices={"region": {0: "north", 1: "south", 2: "west"}})
+    return ExplorerData.from_keras(
+        network,
+        frame,
+        y,
+        outcome="P(bad)",
+        class_labels=("good", "bad"),
+        choices={"region": {0: "north", 1: "south", 2: "west"}},
+    )
 
 
 @pytest.fixture
@@ -125,13 +147,14 @@ def test_global_view_toggles_between_bars_curve_and_comparison(network, frame, d
     from nbexplain import Explanation
 
     other = Explanation(np.array([1.0, 2.0, 3.0, 4.0]), ("feature",), {"feature": COLUMNS})
-    data = ExplorerData.from_keras(network, frame, data.target, comparisons={"made up": other},
-                                   selection_errors={1: 0.3, 2: 0.2, 4: 0.19})
+    data = ExplorerData.from_keras(
+        network, frame, data.target, comparisons={"made up": other}, selection_errors={1: 0.3, 2: 0.2, 4: 0.19}
+    )
     controller = ExplorerController(data)
     view = GlobalView(controller)
     assert view.stage.children == (view.bars.figure,)
     _, g = forward(frame.to_numpy("float32"))
-    truth = np.sqrt((g ** 2).mean(axis=0))
+    truth = np.sqrt((g**2).mean(axis=0))
     np.testing.assert_allclose(view.bars.bars.y, np.sort(100 * truth / truth.sum())[::-1], rtol=1e-4)
     view.mode.value = "selection curve"
     assert view.stage.children[0].children[0] is view.curve.figure
@@ -202,9 +225,13 @@ def test_recurrent_model_gets_the_lag_view():
     joined = keras.layers.Concatenate()([keras.layers.LSTM(4)(history), static])
     model = keras.Model([history, static], keras.layers.Dense(1, activation="sigmoid")(joined))
     scale = {k: np.abs(v).max(axis=(0, 1) if v.ndim == 3 else 0) + 1 for k, v in sequences.items()}
-    data = ExplorerData(ModelExplainers.for_keras(model), frame.drop(columns="default"),
-                        lambda f: {k: v / scale[k] for k, v in credit_sequences(f).items()}, sequence_elements(),
-                        frame["default"].to_numpy())
+    data = ExplorerData(
+        ModelExplainers.for_keras(model),
+        frame.drop(columns="default"),
+        lambda f: {k: v / scale[k] for k, v in credit_sequences(f).items()},
+        sequence_elements(),
+        frame["default"].to_numpy(),
+    )
     controller = ExplorerController(data)
     view = LagView(controller)
     sens = controller.explained
@@ -216,8 +243,13 @@ def test_recurrent_model_gets_the_lag_view():
     total = sum(sens.gradients[i][(9, *ix)] ** 2 for _, (i, ix) in sequence_elements().items())
     assert controller.sample.columns["PAY_0"][0] == pytest.approx(100 * gradient / total, rel=1e-4)
     with pytest.raises(NBExplainError, match="needs a recurrent model"):
-        LagView(ExplorerController(ExplorerData.from_keras(
-            keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), pd.DataFrame({"a": [1.0], "b": [2.0]}))))
+        LagView(
+            ExplorerController(
+                ExplorerData.from_keras(
+                    keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), pd.DataFrame({"a": [1.0], "b": [2.0]})
+                )
+            )
+        )
 
 
 def test_sequence_elements_point_at_each_columns_value():
@@ -265,8 +297,10 @@ def linear_explorer(frame, catalogue=None):
     weights = np.array([0.3, 0.25, -0.1, 0.05])
     model = keras.Sequential([keras.Input((4,), dtype="float64"), keras.layers.Dense(1, dtype="float64")])
     model.layers[0].set_weights([weights[:, None], np.array([2.0])])
-    catalogue = catalogue or ReasonCatalogue((ReasonCode("MONEY", "Income and debt", ("income", "debt")),
-                                              ReasonCode("REGION", "Region", ("region",))), prohibited=("age",))
+    catalogue = catalogue or ReasonCatalogue(
+        (ReasonCode("MONEY", "Income and debt", ("income", "debt")), ReasonCode("REGION", "Region", ("region",))),
+        prohibited=("age",),
+    )
     data = ExplorerData.from_keras(model, frame.astype("float64"), None, threshold=2.0, catalogue=catalogue)
     return ExplorerController(data), weights
 
@@ -286,7 +320,9 @@ def test_reasons_view_shows_the_closed_form_contributions_and_follows_its_contro
         assert by_reason[label] == pytest.approx(money, abs=1e-10)
         assert by_reason["age (prohibited basis)"] == pytest.approx(contribution[2], abs=1e-10)
         stated = [r.code for r in view.result.notice.reasons]
-        assert ("MONEY" in stated) == (money > 0.01 * (max(money, 0) + max(contribution[3], 0) + max(contribution[2], 0)))
+        assert ("MONEY" in stated) == (
+            money > 0.01 * (max(money, 0) + max(contribution[3], 0) + max(contribution[2], 0))
+        )
         heights = np.asarray(view.chart.bars.y)  # offset, raises, lowers, level
         drawn = heights[1] - heights[2]
         labels = list(view.chart.bars.x)
@@ -304,7 +340,7 @@ def test_population_view_is_the_difference_of_cohort_means_times_the_weights(fra
     from nbexplain.widgets import PopulationView
 
     controller, w = linear_explorer(frame)
-    view = PopulationView(controller, max_pairs=10 ** 6)
+    view = PopulationView(controller, max_pairs=10**6)
     first, second = view.members(view.cohorts[0]), view.members(view.cohorts[1])
     X = frame.to_numpy(float)
     truth = (X[first].mean(axis=0) - X[second].mean(axis=0)) * w

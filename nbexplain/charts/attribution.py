@@ -1,5 +1,6 @@
 """Charts of additive attributions: a waterfall from the baseline score to the applicant's score,
 and signed bars (a difference between two populations, with standard errors in the tooltip)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,13 +44,23 @@ class Waterfall:
 
         self.names = bqplot.OrdinalScale(reverse=True)
         self.amount = bqplot.LinearScale(min=0.0, max=1.0)
-        self.bars = bqplot.Bars(x=[""], y=np.zeros((len(_SERIES), 1)), orientation="horizontal", type="stacked",
-                                padding=0.25, colors=["white", POSITIVE, NEGATIVE, NEUTRAL],
-                                opacities=[0.0, 1.0, 1.0, 1.0], color_mode="element", opacity_mode="element",
-                                scales={"x": self.names, "y": self.amount},
-                                tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["", "amount"], formats=["", ".4f"]))
-        axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
-                bqplot.Axis(scale=self.amount, label="score", tick_format=".2~g", num_ticks=4)]
+        self.bars = bqplot.Bars(
+            x=[""],
+            y=np.zeros((len(_SERIES), 1)),
+            orientation="horizontal",
+            type="stacked",
+            padding=0.25,
+            colors=["white", POSITIVE, NEGATIVE, NEUTRAL],
+            opacities=[0.0, 1.0, 1.0, 1.0],
+            color_mode="element",
+            opacity_mode="element",
+            scales={"x": self.names, "y": self.amount},
+            tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["", "amount"], formats=["", ".4f"]),
+        )
+        axes = [
+            bqplot.Axis(scale=self.names, orientation="vertical"),
+            bqplot.Axis(scale=self.amount, label="score", tick_format=".2~g", num_ticks=4),
+        ]
         self.figure = figure([self.bars], axes, title, height=320, left=230)
         self.figure.layout.min_width = "520px"
         self.rows = []
@@ -60,15 +71,19 @@ class Waterfall:
         explanation = require_explanation(explanation, "Waterfall")
         meta = explanation.meta
         if "baseline_score" not in meta or meta.get("score_value") is None:
-            raise NBExplainError("Waterfall needs the two scores in the explanation's meta (baseline_score and "
-                                 "score_value): draw one sample of an Attributions result.")
+            raise NBExplainError(
+                "Waterfall needs the two scores in the explanation's meta (baseline_score and "
+                "score_value): draw one sample of an Attributions result."
+            )
         labels = explanation.labels(explanation.dims[0])
         contributions = {label: value for label, value in zip(labels, explanation.values) if value != 0}
         self.rows = waterfall_rows(contributions, meta["baseline_score"], meta["score_value"])
         low = min(min(start, end) for _, start, end, _ in self.rows)
         if low < 0:
-            raise NBExplainError("Waterfall draws non-negative scores (probabilities); this one goes below zero. "
-                                 "Explain the probability, not the logit.")
+            raise NBExplainError(
+                "Waterfall draws non-negative scores (probabilities); this one goes below zero. "
+                "Explain the probability, not the logit."
+            )
         heights = np.zeros((len(_SERIES), len(self.rows)))
         for column, (_, start, end, kind) in enumerate(self.rows):
             heights[0, column] = min(start, end)
@@ -91,11 +106,19 @@ class SignedBars:
         self.names = bqplot.OrdinalScale(reverse=True)
         self.amount = bqplot.LinearScale(min=-1.0, max=1.0)
         self.direction = bqplot.ColorScale(colors=[NEGATIVE, NEUTRAL, POSITIVE], min=-1, mid=0, max=1)
-        self.bars = bqplot.Bars(x=[], y=[], color=[], orientation="horizontal", padding=0.2,
-                                scales={"x": self.names, "y": self.amount, "color": self.direction},
-                                tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["", label], formats=["", ".4g"]))
-        axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
-                bqplot.Axis(scale=self.amount, label=label, tick_format=".2~g", num_ticks=5)]
+        self.bars = bqplot.Bars(
+            x=[],
+            y=[],
+            color=[],
+            orientation="horizontal",
+            padding=0.2,
+            scales={"x": self.names, "y": self.amount, "color": self.direction},
+            tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["", label], formats=["", ".4g"]),
+        )
+        axes = [
+            bqplot.Axis(scale=self.names, orientation="vertical"),
+            bqplot.Axis(scale=self.amount, label=label, tick_format=".2~g", num_ticks=5),
+        ]
         self.figure = figure([self.bars], axes, title, height=340, left=130)
         if explanation is not None:
             self.update(explanation)
@@ -103,7 +126,7 @@ class SignedBars:
     def update(self, explanation):
         explanation = require_explanation(explanation, "SignedBars")
         labels = explanation.labels(explanation.dims[0])
-        order = np.argsort(-np.abs(explanation.values), kind="stable")[:self.top]
+        order = np.argsort(-np.abs(explanation.values), kind="stable")[: self.top]
         errors = explanation.meta.get("standard_error") or {}
         names = [f"{labels[i]} ± {errors[labels[i]]:.2g}" if labels[i] in errors else str(labels[i]) for i in order]
         values = explanation.values[order]

@@ -1,4 +1,5 @@
 """Bar charts of importance and the cumulative-share (feature selection) curve."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,12 +41,22 @@ class ImportanceBars:
         self.names = bqplot.OrdinalScale(reverse=True)
         self.amount = bqplot.LinearScale(min=0.0)
         self.direction = bqplot.ColorScale(colors=[NEGATIVE, NEUTRAL, POSITIVE], min=-1, mid=0, max=1)
-        tooltip = bqplot.Tooltip(fields=["x", "y", "color"], labels=["feature", "importance", "gradient"],
-                                 formats=["", ".3f", ".4g"])
-        self.bars = bqplot.Bars(x=[], y=[], color=[], orientation="horizontal", padding=0.2, tooltip=tooltip,
-                                scales={"x": self.names, "y": self.amount, "color": self.direction})
-        axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
-                bqplot.Axis(scale=self.amount, label="importance", tick_format=".3~g", num_ticks=5)]
+        tooltip = bqplot.Tooltip(
+            fields=["x", "y", "color"], labels=["feature", "importance", "gradient"], formats=["", ".3f", ".4g"]
+        )
+        self.bars = bqplot.Bars(
+            x=[],
+            y=[],
+            color=[],
+            orientation="horizontal",
+            padding=0.2,
+            tooltip=tooltip,
+            scales={"x": self.names, "y": self.amount, "color": self.direction},
+        )
+        axes = [
+            bqplot.Axis(scale=self.names, orientation="vertical"),
+            bqplot.Axis(scale=self.amount, label="importance", tick_format=".3~g", num_ticks=5),
+        ]
         self.figure = figure([self.bars], axes, title)
         self.explanation = None
         if explanation is not None:
@@ -80,12 +91,21 @@ class ComparisonBars:
         self.names = bqplot.OrdinalScale(reverse=True)
         self.amount = bqplot.LinearScale(min=0.0)
         # y starts two-dimensional, as grouped bars need
-        self.bars = bqplot.Bars(x=[""], y=np.zeros((1, 1)), orientation="horizontal", type="grouped", padding=0.15,
-                                display_legend=True, labels=[], scales={"x": self.names, "y": self.amount},
-                                tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["feature", "share (%)"],
-                                                       formats=["", ".2f"]))
-        axes = [bqplot.Axis(scale=self.names, orientation="vertical"),
-                bqplot.Axis(scale=self.amount, label="share of importance (%)")]
+        self.bars = bqplot.Bars(
+            x=[""],
+            y=np.zeros((1, 1)),
+            orientation="horizontal",
+            type="grouped",
+            padding=0.15,
+            display_legend=True,
+            labels=[],
+            scales={"x": self.names, "y": self.amount},
+            tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["feature", "share (%)"], formats=["", ".2f"]),
+        )
+        axes = [
+            bqplot.Axis(scale=self.names, orientation="vertical"),
+            bqplot.Axis(scale=self.amount, label="share of importance (%)"),
+        ]
         self.figure = figure([self.bars], axes, title, height=420)
         self.figure.legend_location = "bottom-right"
         if explanations:
@@ -106,7 +126,7 @@ class ComparisonBars:
             self.bars.labels = list(checked)
             # an explicit domain: bqplot leaves grouped horizontal bars at zero width without one
             self.amount.max = nice_ceiling(float(np.max(shares, initial=0.0)))
-            self.bars.colors = ["#2e6da4", "#e67e22", "#27ae60", "#8e44ad"][:len(checked)]
+            self.bars.colors = ["#2e6da4", "#e67e22", "#27ae60", "#8e44ad"][: len(checked)]
         return self
 
 
@@ -121,26 +141,50 @@ class CumulativeCurve:
         self.k_scale = bqplot.LinearScale(min=0.5)
         self.percent = bqplot.LinearScale(min=0.0, max=101.0)
         self.error_scale = bqplot.LinearScale()
-        self.curve = bqplot.Lines(x=[], y=[], marker="circle", marker_size=24, colors=["#2e6da4"],
-                                  scales={"x": self.k_scale, "y": self.percent},
-                                  tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["top k", "cumulative %"],
-                                                         formats=[".0f", ".1f"]))
-        self.threshold = bqplot.Lines(x=[], y=[], line_style="dashed", colors=["#c0392b"],
-                                      scales={"x": self.k_scale, "y": self.percent})
-        self.chosen = bqplot.Lines(x=[], y=[], line_style="dotted", colors=["#c0392b"],
-                                   scales={"x": self.k_scale, "y": self.percent})
-        self.note = bqplot.Label(x=[], y=[], text=[], colors=["#c0392b"], default_size=13,
-                                 scales={"x": self.k_scale, "y": self.percent})
-        self.errors = bqplot.Lines(x=[], y=[], colors=["#27ae60"], marker="square", marker_size=20,
-                                   scales={"x": self.k_scale, "y": self.error_scale}, visible=False,
-                                   labels=["test error"], display_legend=True)
-        self.error_axis = bqplot.Axis(scale=self.error_scale, orientation="vertical", side="right",
-                                      label="test error", label_offset="52px", tick_format=".2%", visible=False)
-        axes = [bqplot.Axis(scale=self.k_scale, label="top k features", tick_format="d"),
-                bqplot.Axis(scale=self.percent, orientation="vertical", label="cumulative importance (%)"),
-                self.error_axis]
-        self.figure = figure([self.curve, self.threshold, self.chosen, self.note, self.errors], axes, title,
-                             left=60)
+        self.curve = bqplot.Lines(
+            x=[],
+            y=[],
+            marker="circle",
+            marker_size=24,
+            colors=["#2e6da4"],
+            scales={"x": self.k_scale, "y": self.percent},
+            tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["top k", "cumulative %"], formats=[".0f", ".1f"]),
+        )
+        self.threshold = bqplot.Lines(
+            x=[], y=[], line_style="dashed", colors=["#c0392b"], scales={"x": self.k_scale, "y": self.percent}
+        )
+        self.chosen = bqplot.Lines(
+            x=[], y=[], line_style="dotted", colors=["#c0392b"], scales={"x": self.k_scale, "y": self.percent}
+        )
+        self.note = bqplot.Label(
+            x=[], y=[], text=[], colors=["#c0392b"], default_size=13, scales={"x": self.k_scale, "y": self.percent}
+        )
+        self.errors = bqplot.Lines(
+            x=[],
+            y=[],
+            colors=["#27ae60"],
+            marker="square",
+            marker_size=20,
+            scales={"x": self.k_scale, "y": self.error_scale},
+            visible=False,
+            labels=["test error"],
+            display_legend=True,
+        )
+        self.error_axis = bqplot.Axis(
+            scale=self.error_scale,
+            orientation="vertical",
+            side="right",
+            label="test error",
+            label_offset="52px",
+            tick_format=".2%",
+            visible=False,
+        )
+        axes = [
+            bqplot.Axis(scale=self.k_scale, label="top k features", tick_format="d"),
+            bqplot.Axis(scale=self.percent, orientation="vertical", label="cumulative importance (%)"),
+            self.error_axis,
+        ]
+        self.figure = figure([self.curve, self.threshold, self.chosen, self.note, self.errors], axes, title, left=60)
         self.figure.fig_margin = {**self.figure.fig_margin, "right": 70}
         self.figure.legend_location = "bottom-right"
         self.k = None

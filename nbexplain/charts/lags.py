@@ -1,4 +1,5 @@
 """The feature x lag heatmap of a recurrent model, with the lag importance bars beside it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,25 +22,46 @@ class LagHeatmap:
         self.rows = bqplot.OrdinalScale(reverse=True)
         self.columns = bqplot.OrdinalScale()
         self.colour = bqplot.ColorScale(scheme="Reds", min=0.0)
-        self.grid = bqplot.GridHeatMap(color=np.zeros((2, 2)),
-                                       scales={"row": self.rows, "column": self.columns, "color": self.colour},
-                                       tooltip=bqplot.Tooltip(fields=["row", "column", "color"],
-                                                              labels=["feature", "lag", "sensitivity"],
-                                                              formats=["", "", ".4g"]))
-        axes = [bqplot.Axis(scale=self.rows, orientation="vertical", label=""),
-                bqplot.Axis(scale=self.columns, label="lag (t = most recent step)"),
-                bqplot.ColorAxis(scale=self.colour, orientation="horizontal", side="top",
-                                 label="sensitivity (root mean square gradient)", tick_format=".2~g", num_ticks=4)]
+        self.grid = bqplot.GridHeatMap(
+            color=np.zeros((2, 2)),
+            scales={"row": self.rows, "column": self.columns, "color": self.colour},
+            tooltip=bqplot.Tooltip(
+                fields=["row", "column", "color"], labels=["feature", "lag", "sensitivity"], formats=["", "", ".4g"]
+            ),
+        )
+        axes = [
+            bqplot.Axis(scale=self.rows, orientation="vertical", label=""),
+            bqplot.Axis(scale=self.columns, label="lag (t = most recent step)"),
+            bqplot.ColorAxis(
+                scale=self.colour,
+                orientation="horizontal",
+                side="top",
+                label="sensitivity (root mean square gradient)",
+                tick_format=".2~g",
+                num_ticks=4,
+            ),
+        ]
         heatmap = figure([self.grid], axes, title, height=320, left=130)
         heatmap.fig_margin = {**heatmap.fig_margin, "top": 70}
         self.lag_scale = bqplot.OrdinalScale()
         self.share = bqplot.LinearScale(min=0.0)
-        self.bars = bqplot.Bars(x=[], y=[], scales={"x": self.lag_scale, "y": self.share}, colors=["#c0392b"],
-                                tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["lag", "share (%)"],
-                                                       formats=["", ".1f"]))
-        bars = figure([self.bars], [bqplot.Axis(scale=self.lag_scale, label="lag"),
-                                    bqplot.Axis(scale=self.share, orientation="vertical", label="lag importance (%)")],
-                      "importance by lag", height=300, left=60)
+        self.bars = bqplot.Bars(
+            x=[],
+            y=[],
+            scales={"x": self.lag_scale, "y": self.share},
+            colors=["#c0392b"],
+            tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["lag", "share (%)"], formats=["", ".1f"]),
+        )
+        bars = figure(
+            [self.bars],
+            [
+                bqplot.Axis(scale=self.lag_scale, label="lag"),
+                bqplot.Axis(scale=self.share, orientation="vertical", label="lag importance (%)"),
+            ],
+            "importance by lag",
+            height=300,
+            left=60,
+        )
         self.heatmap, self.lag_bars = heatmap, bars
         self.figure = ipywidgets.HBox([heatmap, bars], layout={"width": "100%"})
         if matrix is not None:

@@ -10,6 +10,7 @@ measured against the same documented point(s).
 explains only the denied applicants and writes one row per denied applicant (CSV or Parquet,
 by the output's suffix), with a progress bar.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFileError, InputDataError, NBExplainError, require
 from ..engine._base import Parameters
+from ..errors import DataFileError, InputDataError, NBExplainError, require
 from .reasons import MAX_REASONS, ReasonCatalogue, denied, reasons_from_attributions
 
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -77,7 +78,8 @@ class TableWriter:
             table = pyarrow.Table.from_pandas(frame, preserve_index=False)
             if self._parquet is None:
                 self._parquet = require("pyarrow.parquet", "parquet", "Writing Parquet files").ParquetWriter(
-                    self.path, table.schema)
+                    self.path, table.schema
+                )
             self._parquet.write_table(table.cast(self._parquet.schema))
         self.rows += len(frame)
 
@@ -115,8 +117,18 @@ class ReasonRecipe(Parameters):
         At most this many reasons per applicant (4).
     """
 
-    def __init__(self, explainer, baseline, catalogue: ReasonCatalogue, *, cutoff: float, to_inputs=None,
-                 columns=None, elements=None, max_reasons: int = MAX_REASONS):
+    def __init__(
+        self,
+        explainer,
+        baseline,
+        catalogue: ReasonCatalogue,
+        *,
+        cutoff: float,
+        to_inputs=None,
+        columns=None,
+        elements=None,
+        max_reasons: int = MAX_REASONS,
+    ):
         self.explainer = explainer
         self.baseline = baseline
         self.catalogue = catalogue
@@ -137,7 +149,9 @@ class ReasonRecipe(Parameters):
         if self.columns is not None:
             missing = [c for c in self.columns if c not in frame.columns]
             if missing:
-                raise InputDataError(f"The applications lack column(s) {missing}; the model reads {list(self.columns)}.")
+                raise InputDataError(
+                    f"The applications lack column(s) {missing}; the model reads {list(self.columns)}."
+                )
             frame = frame[list(self.columns)]
         return frame if self.to_inputs is None else self.to_inputs(frame)
 
@@ -151,7 +165,9 @@ class ReasonRecipe(Parameters):
     def explain(self, frame):
         """:class:`~nbexplain.credit.RankedReasons` of every row of ``frame`` (denied or not):
         ``.applicant(i)`` for one notice, ``.table()`` for all."""
-        ranked = reasons_from_attributions(self.attributions(frame), self.catalogue, int(self.max_reasons), self.elements)
+        ranked = reasons_from_attributions(
+            self.attributions(frame), self.catalogue, int(self.max_reasons), self.elements
+        )
         return replace(ranked, applicants=tuple(frame.index))  # the rows' own labels, whatever the inputs keep
 
     def explain_file(self, path, out, *, chunk_rows: int = 5_000, id_column=None, progress=True) -> dict:
@@ -167,15 +183,23 @@ class ReasonRecipe(Parameters):
         table_format(out)
         started = time.perf_counter()
         writer = TableWriter(out)
-        summary = {"input": str(path), "output": str(out), "rows": 0, "denied": 0, "prohibited_material": 0,
-                   "max_completeness_error": 0.0}
+        summary = {
+            "input": str(path),
+            "output": str(out),
+            "rows": 0,
+            "denied": 0,
+            "prohibited_material": 0,
+            "max_completeness_error": 0.0,
+        }
         empty = None
         try:
             with tqdm(total=count_rows(path), desc="adverse-action reasons", unit="row", disable=not progress) as bar:
                 for chunk in read_chunks(path, chunk_rows):
                     if id_column is not None:
                         if id_column not in chunk.columns:
-                            raise InputDataError(f"{path} has no id column {id_column!r}; columns: {list(chunk.columns)}.")
+                            raise InputDataError(
+                                f"{path} has no id column {id_column!r}; columns: {list(chunk.columns)}."
+                            )
                         chunk = chunk.set_index(id_column)
                     scores = self.explainer.score(self.inputs(chunk))
                     denied = chunk[self.denied(scores)]
@@ -185,8 +209,9 @@ class ReasonRecipe(Parameters):
                         writer.write(table)
                         summary["denied"] += len(table)
                         summary["prohibited_material"] += int(table["prohibited_material"].sum())
-                        summary["max_completeness_error"] = max(summary["max_completeness_error"],
-                                                                float(table["completeness_error"].max()))
+                        summary["max_completeness_error"] = max(
+                            summary["max_completeness_error"], float(table["completeness_error"].max())
+                        )
                     elif empty is None and len(chunk):
                         empty = self.explain(chunk.iloc[:1]).table().iloc[:0]
                     bar.update(len(chunk))

@@ -12,11 +12,12 @@ For an applicant, the reasons are the groups whose contribution pushed the score
 ``max_reasons`` (4 by default, as most notices give); ties are broken by catalogue order.
 Contributions in the favourable direction never become reasons.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -76,23 +77,31 @@ class ReasonCatalogue:
         object.__setattr__(self, "reasons", reasons)
         object.__setattr__(self, "prohibited", tuple(str(p) for p in self.prohibited))
         if not (0 < self.materiality <= 1 and 0 <= self.min_share < 1):
-            raise NBExplainError(f"materiality must be in (0, 1] and min_share in [0, 1); got {self.materiality} and "
-                                 f"{self.min_share}.")
+            raise NBExplainError(
+                f"materiality must be in (0, 1] and min_share in [0, 1); got {self.materiality} and {self.min_share}."
+            )
         if self.adverse not in ("increase", "decrease"):
-            raise NBExplainError(f"adverse must be 'increase' (a higher score is worse, e.g. P(default)) or "
-                                 f"'decrease' (a higher score is better); got {self.adverse!r}.")
+            raise NBExplainError(
+                f"adverse must be 'increase' (a higher score is worse, e.g. P(default)) or "
+                f"'decrease' (a higher score is better); got {self.adverse!r}."
+            )
         codes = [r.code for r in reasons]
         if len(set(codes)) != len(codes):
-            raise NBExplainError(f"Reason codes must be unique; repeated: {sorted({c for c in codes if codes.count(c) > 1})}.")
+            raise NBExplainError(
+                f"Reason codes must be unique; repeated: {sorted({c for c in codes if codes.count(c) > 1})}."
+            )
         seen = {}
         for reason in reasons:
             for feature in reason.features:
                 if feature in seen:
-                    raise NBExplainError(f"Feature {feature!r} is in reasons {seen[feature]!r} and {reason.code!r}; "
-                                         "a feature belongs to one reason.")
+                    raise NBExplainError(
+                        f"Feature {feature!r} is in reasons {seen[feature]!r} and {reason.code!r}; "
+                        "a feature belongs to one reason."
+                    )
                 if feature in self.prohibited:
-                    raise NBExplainError(f"Feature {feature!r} is a prohibited basis and cannot be part of reason "
-                                         f"{reason.code!r}.")
+                    raise NBExplainError(
+                        f"Feature {feature!r} is a prohibited basis and cannot be part of reason {reason.code!r}."
+                    )
                 seen[feature] = reason.code
 
     @property
@@ -105,10 +114,13 @@ class ReasonCatalogue:
         return tuple(r.code for r in self.reasons)
 
     @classmethod
-    def per_feature(cls, feature_names, prohibited=(), adverse="increase") -> "ReasonCatalogue":
+    def per_feature(cls, feature_names, prohibited=(), adverse="increase") -> ReasonCatalogue:
         """One reason per feature, stated by its name (a start when no catalogue exists yet)."""
-        return cls(tuple(ReasonCode(str(f), str(f), (str(f),)) for f in feature_names if f not in prohibited),
-                   tuple(prohibited), adverse)
+        return cls(
+            tuple(ReasonCode(str(f), str(f), (str(f),)) for f in feature_names if f not in prohibited),
+            tuple(prohibited),
+            adverse,
+        )
 
     def matrix(self, feature_names) -> tuple:
         """``(R, P)``: 0/1 matrices (features x reasons) and (features x prohibited bases).
@@ -122,8 +134,10 @@ class ReasonCatalogue:
             raise unknown_name("feature (in the reason catalogue)", feature, names)
         unmapped = [f for f in names if f not in members]
         if unmapped:
-            raise InputDataError(f"The reason catalogue has no reason for feature(s) {unmapped}: add them to a "
-                                 "reason (or list them as prohibited bases).")
+            raise InputDataError(
+                f"The reason catalogue has no reason for feature(s) {unmapped}: add them to a "
+                "reason (or list them as prohibited bases)."
+            )
         reasons = np.zeros((len(names), len(self.reasons)))
         for r, reason in enumerate(self.reasons):
             reasons[[names.index(f) for f in reason.features], r] = 1.0
@@ -133,25 +147,35 @@ class ReasonCatalogue:
         return reasons, prohibited
 
     def to_dict(self) -> dict:
-        return {"reasons": [{"code": r.code, "statement": r.statement, "features": list(r.features)}
-                            for r in self.reasons],
-                "prohibited": list(self.prohibited), "adverse": self.adverse, "materiality": self.materiality,
-                "min_share": self.min_share}
+        return {
+            "reasons": [{"code": r.code, "statement": r.statement, "features": list(r.features)} for r in self.reasons],
+            "prohibited": list(self.prohibited),
+            "adverse": self.adverse,
+            "materiality": self.materiality,
+            "min_share": self.min_share,
+        }
 
     def to_json(self, path=None) -> str:
         return dump_json(self.to_dict(), path, indent=2)
 
     @classmethod
-    def from_json(cls, text_or_path) -> "ReasonCatalogue":
+    def from_json(cls, text_or_path) -> ReasonCatalogue:
         from ..results.serial import load_json
 
         payload = load_json(text_or_path)
         missing = [k for k in ("reasons",) if k not in payload]
         if missing:
-            raise NBExplainError(f"A reason catalogue file needs the key(s) {missing}: "
-                                 '{"reasons": [{"code", "statement", "features"}], "prohibited": [...]}.')
-        return cls(tuple(payload["reasons"]), tuple(payload.get("prohibited", ())), payload.get("adverse", "increase"),
-                   float(payload.get("materiality", 0.05)), float(payload.get("min_share", 0.01)))
+            raise NBExplainError(
+                f"A reason catalogue file needs the key(s) {missing}: "
+                '{"reasons": [{"code", "statement", "features"}], "prohibited": [...]}.'
+            )
+        return cls(
+            tuple(payload["reasons"]),
+            tuple(payload.get("prohibited", ())),
+            payload.get("adverse", "increase"),
+            float(payload.get("materiality", 0.05)),
+            float(payload.get("min_share", 0.01)),
+        )
 
 
 @dataclass(frozen=True)
@@ -189,23 +213,44 @@ class AdverseActionReasons:
         if not self.prohibited_material:
             return ()
         weights = ", ".join(f"{k} {v:+.4g}" for k, v in self.prohibited.items())
-        return (f"PROHIBITED BASIS CARRIES MATERIAL WEIGHT for applicant {self.applicant!r}: {weights}. It is not "
-                "given as a reason, but the model's decision for this applicant leans on it: review the model.",)
+        return (
+            f"PROHIBITED BASIS CARRIES MATERIAL WEIGHT for applicant {self.applicant!r}: {weights}. It is not "
+            "given as a reason, but the model's decision for this applicant leans on it: review the model.",
+        )
 
     def to_frame(self):
         """One row per stated reason."""
         import pandas as pd
 
-        return pd.DataFrame([{"rank": r.rank, "code": r.code, "statement": r.statement,
-                              "contribution": r.contribution, "features": ", ".join(r.features)}
-                             for r in self.reasons], columns=["rank", "code", "statement", "contribution", "features"])
+        return pd.DataFrame(
+            [
+                {
+                    "rank": r.rank,
+                    "code": r.code,
+                    "statement": r.statement,
+                    "contribution": r.contribution,
+                    "features": ", ".join(r.features),
+                }
+                for r in self.reasons
+            ],
+            columns=["rank", "code", "statement", "contribution", "features"],
+        )
 
     def to_dict(self) -> dict:
-        return to_jsonable({"applicant": self.applicant, "score": self.score, "baseline_score": self.baseline_score,
-                            "reasons": [r.__dict__ for r in self.reasons], "contributions": dict(self.contributions),
-                            "prohibited": dict(self.prohibited), "prohibited_material": self.prohibited_material,
-                            "completeness_error": self.completeness_error, "warnings": list(self.warnings),
-                            "meta": dict(self.meta)})
+        return to_jsonable(
+            {
+                "applicant": self.applicant,
+                "score": self.score,
+                "baseline_score": self.baseline_score,
+                "reasons": [r.__dict__ for r in self.reasons],
+                "contributions": dict(self.contributions),
+                "prohibited": dict(self.prohibited),
+                "prohibited_material": self.prohibited_material,
+                "completeness_error": self.completeness_error,
+                "warnings": list(self.warnings),
+                "meta": dict(self.meta),
+            }
+        )
 
     def __str__(self):
         lines = [f"Applicant {self.applicant}: score {self.score:.4g} against baseline {self.baseline_score:.4g}"]
@@ -221,10 +266,10 @@ class RankedReasons:
     :class:`AdverseActionReasons` or a table with one row per applicant is read."""
 
     catalogue: ReasonCatalogue
-    contributions: np.ndarray     # (n, R) signed sums per reason
-    prohibited: np.ndarray        # (n, P) signed attributions of the prohibited bases
-    order: np.ndarray             # (n, max_reasons) reason indices, -1 where no further reason
-    material: np.ndarray          # (n,) bool
+    contributions: np.ndarray  # (n, R) signed sums per reason
+    prohibited: np.ndarray  # (n, P) signed attributions of the prohibited bases
+    order: np.ndarray  # (n, max_reasons) reason indices, -1 where no further reason
+    material: np.ndarray  # (n,) bool
     score: np.ndarray
     baseline_score: np.ndarray
     completeness_error: np.ndarray
@@ -234,14 +279,28 @@ class RankedReasons:
 
     def applicant(self, position: int) -> AdverseActionReasons:
         catalogue = self.catalogue
-        reasons = [StatedReason(rank + 1, catalogue.reasons[r].code, catalogue.reasons[r].statement,
-                                float(self.contributions[position, r]), catalogue.reasons[r].features)
-                   for rank, r in enumerate(self.order[position]) if r >= 0]
+        reasons = [
+            StatedReason(
+                rank + 1,
+                catalogue.reasons[r].code,
+                catalogue.reasons[r].statement,
+                float(self.contributions[position, r]),
+                catalogue.reasons[r].features,
+            )
+            for rank, r in enumerate(self.order[position])
+            if r >= 0
+        ]
         result = AdverseActionReasons(
-            self.applicants[position], float(self.score[position]), float(self.baseline_score[position]), reasons,
+            self.applicants[position],
+            float(self.score[position]),
+            float(self.baseline_score[position]),
+            reasons,
             dict(zip(catalogue.codes, self.contributions[position].tolist())),
-            dict(zip(catalogue.prohibited, self.prohibited[position].tolist())), bool(self.material[position]),
-            float(self.completeness_error[position]), self.meta)
+            dict(zip(catalogue.prohibited, self.prohibited[position].tolist())),
+            bool(self.material[position]),
+            float(self.completeness_error[position]),
+            self.meta,
+        )
         for message in result.warnings:
             warnings.warn(message, ProhibitedBasisWarning, stacklevel=2)
         return result
@@ -252,8 +311,12 @@ class RankedReasons:
         import pandas as pd
 
         catalogue, k = self.catalogue, self.order.shape[1]
-        frame = {"applicant": list(self.applicants), "score": self.score, "baseline_score": self.baseline_score,
-                 "completeness_error": self.completeness_error}
+        frame = {
+            "applicant": list(self.applicants),
+            "score": self.score,
+            "baseline_score": self.baseline_score,
+            "completeness_error": self.completeness_error,
+        }
         codes = np.array([*catalogue.codes, ""], dtype=object)
         statements = np.array([*(r.statement for r in catalogue.reasons), ""], dtype=object)
         rows = np.arange(len(self.order))
@@ -285,8 +348,10 @@ def denied(scores, cutoff: float, adverse: str = "increase") -> np.ndarray:
         raise NBExplainError(f"The cut-off must be a finite number; got {cutoff!r}.")
     bad = np.flatnonzero(~np.isfinite(scores))
     if bad.size:
-        raise NonFiniteScoreError(f"{bad.size} score(s) are NaN or inf (rows {row_list(bad)}): such an applicant can be "
-                                  "neither approved nor denied. Check the model and those rows.")
+        raise NonFiniteScoreError(
+            f"{bad.size} score(s) are NaN or inf (rows {row_list(bad)}): such an applicant can be "
+            "neither approved nor denied. Check the model and those rows."
+        )
     return scores > cutoff if adverse == "increase" else scores < cutoff
 
 
@@ -294,8 +359,19 @@ class ProhibitedBasisWarning(UserWarning):
     """A prohibited basis carries material weight in an applicant's score."""
 
 
-def rank_reasons(values, feature_names, catalogue: ReasonCatalogue, *, score, baseline_score, completeness_error,
-                 applicants=None, max_reasons: int = MAX_REASONS, meta=None, steps=None) -> RankedReasons:
+def rank_reasons(
+    values,
+    feature_names,
+    catalogue: ReasonCatalogue,
+    *,
+    score,
+    baseline_score,
+    completeness_error,
+    applicants=None,
+    max_reasons: int = MAX_REASONS,
+    meta=None,
+    steps=None,
+) -> RankedReasons:
     """Sum signed attributions ``values`` ``(n, F)`` per reason and rank the adverse ones.
 
     A reason is given when its summed contribution points toward denial (``sign * c > 0``) and
@@ -329,20 +405,33 @@ def rank_reasons(values, feature_names, catalogue: ReasonCatalogue, *, score, ba
         # a prohibited basis that would have been stated: adverse, above the floor and above the weakest reason
         weakest = np.min(np.where(given, ranked, np.inf), axis=1)[:, None]
         would_state = catalogue.sign * prohibited
-        would_state = (would_state > 0) & (would_state >= floor) & ((would_state > weakest) | ~given.all(axis=1)[:, None])
+        would_state = (
+            (would_state > 0) & (would_state >= floor) & ((would_state > weakest) | ~given.all(axis=1)[:, None])
+        )
         material = ((share >= catalogue.materiality) | would_state).any(axis=1)
     applicants = tuple(range(n)) if applicants is None else tuple(applicants)
-    return RankedReasons(catalogue, contributions, prohibited, order, material, np.asarray(score, dtype=float),
-                         np.asarray(baseline_score, dtype=float), np.asarray(completeness_error, dtype=float),
-                         applicants, freeze_mapping(meta or {}), None if steps is None else np.asarray(steps))
+    return RankedReasons(
+        catalogue,
+        contributions,
+        prohibited,
+        order,
+        material,
+        np.asarray(score, dtype=float),
+        np.asarray(baseline_score, dtype=float),
+        np.asarray(completeness_error, dtype=float),
+        applicants,
+        freeze_mapping(meta or {}),
+        None if steps is None else np.asarray(steps),
+    )
 
 
 def at_elements(arrays, elements) -> np.ndarray:
     """``(n, C)``: for each ``column: (input or None for the first input, index)`` of
     ``elements``, the entry of ``arrays[input]`` at that element of every row."""
     first = next(iter(arrays))
-    return np.stack([np.asarray(arrays[name or first])[(slice(None), *tuple(index))]
-                     for name, index in elements.values()], axis=1)
+    return np.stack(
+        [np.asarray(arrays[name or first])[(slice(None), *tuple(index))] for name, index in elements.values()], axis=1
+    )
 
 
 def column_attributions(attributions, elements=None) -> tuple:
@@ -353,15 +442,29 @@ def column_attributions(attributions, elements=None) -> tuple:
     return at_elements(attributions.values, elements), tuple(elements)
 
 
-def reasons_from_attributions(attributions, catalogue: ReasonCatalogue, max_reasons: int = MAX_REASONS,
-                              elements=None) -> RankedReasons:
+def reasons_from_attributions(
+    attributions, catalogue: ReasonCatalogue, max_reasons: int = MAX_REASONS, elements=None
+) -> RankedReasons:
     """Rank the reasons of every sample of an :class:`~nbexplain.Attributions` result."""
     values, names = column_attributions(attributions, elements)
-    meta = {"method": attributions.meta.get("method"), "baseline": attributions.meta.get("baseline"),
-            "rule": attributions.meta.get("rule"), "steps": attributions.meta.get("steps"),
-            "model_fingerprint": attributions.meta.get("model_fingerprint"), "max_reasons": int(max_reasons),
-            "catalogue": catalogue.to_dict()}
-    return rank_reasons(values, names, catalogue, score=attributions.score,
-                        baseline_score=attributions.baseline_score,
-                        completeness_error=attributions.completeness_error, applicants=attributions.sample_labels,
-                        max_reasons=max_reasons, meta=meta, steps=attributions.steps)
+    meta = {
+        "method": attributions.meta.get("method"),
+        "baseline": attributions.meta.get("baseline"),
+        "rule": attributions.meta.get("rule"),
+        "steps": attributions.meta.get("steps"),
+        "model_fingerprint": attributions.meta.get("model_fingerprint"),
+        "max_reasons": int(max_reasons),
+        "catalogue": catalogue.to_dict(),
+    }
+    return rank_reasons(
+        values,
+        names,
+        catalogue,
+        score=attributions.score,
+        baseline_score=attributions.baseline_score,
+        completeness_error=attributions.completeness_error,
+        applicants=attributions.sample_labels,
+        max_reasons=max_reasons,
+        meta=meta,
+        steps=attributions.steps,
+    )

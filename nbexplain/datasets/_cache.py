@@ -6,15 +6,16 @@ recipe the model was built from (data fingerprint, training parameters, versions
 SHA-256 of the model file. An entry whose recipe differs from the one asked for is stale; one whose
 file does not match its checksum or does not load is corrupt. Both are rebuilt.
 """
-from __future__ import annotations
 
-from .._tensorflow import keras_module
+from __future__ import annotations
 
 import hashlib
 import json
 import os
 import warnings
 from pathlib import Path
+
+from .._tensorflow import keras_module
 
 CACHE_ENV = "NBEXPLAIN_CACHE"
 
@@ -59,8 +60,11 @@ def _load_entry(model_path: Path, manifest_path: Path, recipe: dict):
     except (ValueError, KeyError, TypeError):
         return None, None, "corrupt: the manifest is unreadable"
     if built_for != recipe_digest(recipe):
-        changed = sorted(k for k in set(recipe) | set(manifest.get("recipe", {}))
-                         if recipe.get(k) != manifest.get("recipe", {}).get(k))
+        changed = sorted(
+            k
+            for k in set(recipe) | set(manifest.get("recipe", {}))
+            if recipe.get(k) != manifest.get("recipe", {}).get(k)
+        )
         return None, None, f"stale: built for a different recipe ({', '.join(changed) or 'digest'} changed)"
     if file_digest(model_path) != expected_sha:
         return None, None, "corrupt: the model file does not match its checksum"
@@ -80,18 +84,25 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
     """
     folder = cache_dir()
     model_path, manifest_path = folder / f"{name}.keras", folder / f"{name}.json"
-    model, record, reason = (None, None, "rebuild requested") if rebuild else _load_entry(model_path, manifest_path,
-                                                                                          recipe)
+    model, record, reason = (
+        (None, None, "rebuild requested") if rebuild else _load_entry(model_path, manifest_path, recipe)
+    )
     if model is not None:
         return model, {**record, "cache": {"path": str(model_path), "status": "loaded"}}
     if reason.startswith("corrupt"):
-        warnings.warn(f"The cached demo model {model_path} is {reason}; rebuilding it.", CacheRebuildWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"The cached demo model {model_path} is {reason}; rebuilding it.", CacheRebuildWarning, stacklevel=3
+        )
     model, record = build()
     partial = folder / f".{name}.{os.getpid()}.keras"
     model.save(partial)
-    manifest = {"name": name, "recipe": recipe, "recipe_digest": recipe_digest(recipe),
-                "sha256": file_digest(partial), "record": record}
+    manifest = {
+        "name": name,
+        "recipe": recipe,
+        "recipe_digest": recipe_digest(recipe),
+        "sha256": file_digest(partial),
+        "record": record,
+    }
     partial_manifest = folder / f".{name}.{os.getpid()}.json"
     partial_manifest.write_text(json.dumps(manifest, indent=2, default=str))
     os.replace(partial, model_path)

@@ -40,6 +40,7 @@ what the data were made of. Its process, for client i (months m = 6 (April) .. 1
    which gives about 22 % defaults, as in the UCI file (22.1 %). The demographic columns do not
    enter it; they act only through their correlation with the limit.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,8 +61,15 @@ SEQUENCE_CHANNELS = ("repayment status", "bill", "payment")
 #: Codes of the categorical columns and what they mean (the UCI file's documentation).
 CATEGORY_LABELS = {
     "SEX": {1: "male", 2: "female"},
-    "EDUCATION": {1: "graduate school", 2: "university", 3: "high school", 4: "others", 5: "unknown",
-                  6: "unknown", 0: "unlabelled"},
+    "EDUCATION": {
+        1: "graduate school",
+        2: "university",
+        3: "high school",
+        4: "others",
+        5: "unknown",
+        6: "unknown",
+        0: "unlabelled",
+    },
     "MARRIAGE": {1: "married", 2: "single", 3: "others", 0: "unlabelled"},
 }
 
@@ -76,10 +84,14 @@ def _sigmoid(z):
 def default_logit(frame) -> np.ndarray:
     """The documented default equation (step 7) evaluated on a frame with the UCI columns."""
     col = {name: frame[name].to_numpy(dtype=float) for name in DEFAULT_DRIVERS}
-    return (-1.60 + 1.15 * np.clip(col["PAY_0"], 0, 4) + 0.30 * np.clip(col["PAY_2"], 0, 4)
-            - 0.22 * np.log1p(np.maximum(col["PAY_AMT1"], 0) / 1000)
-            - 0.12 * np.log1p(np.maximum(col["PAY_AMT2"], 0) / 1000)
-            - 0.40 * np.log(col["LIMIT_BAL"] / 100_000))
+    return (
+        -1.60
+        + 1.15 * np.clip(col["PAY_0"], 0, 4)
+        + 0.30 * np.clip(col["PAY_2"], 0, 4)
+        - 0.22 * np.log1p(np.maximum(col["PAY_AMT1"], 0) / 1000)
+        - 0.12 * np.log1p(np.maximum(col["PAY_AMT2"], 0) / 1000)
+        - 0.40 * np.log(col["LIMIT_BAL"] / 100_000)
+    )
 
 
 def _repayment_status(rng, risk, months=6, burn_in=6) -> np.ndarray:
@@ -144,8 +156,14 @@ def make_credit_default(n: int = 30_000, seed: int = 0):
     marriage[other < 0.011] = 3
     marriage[other < 0.002] = 0
     risk = rng.standard_normal(n)
-    log_limit = (np.log(140_000) + 0.35 * (education == 1) - 0.25 * (education == 3)
-                 + 0.012 * (age - 35) - 0.35 * risk + 0.55 * rng.standard_normal(n))
+    log_limit = (
+        np.log(140_000)
+        + 0.35 * (education == 1)
+        - 0.25 * (education == 3)
+        + 0.012 * (age - 35)
+        - 0.35 * risk
+        + 0.55 * rng.standard_normal(n)
+    )
     limit = np.clip(np.round(np.exp(log_limit) / 10_000) * 10_000, 10_000, 1_000_000)
     status = _repayment_status(rng, risk)
     bills = _bills(rng, limit, risk, status)
@@ -156,8 +174,9 @@ def make_credit_default(n: int = 30_000, seed: int = 0):
     columns.update(zip(STATUS_FEATURES, status[:, newest_first].T))
     columns.update(zip(BILL_FEATURES, bills[:, newest_first].T))
     columns.update(zip(PAYMENT_FEATURES, payments[:, newest_first].T))
-    frame = pd.DataFrame({k: np.asarray(v, dtype=np.int64) for k, v in columns.items()},
-                         index=pd.RangeIndex(1, n + 1, name="ID"))
+    frame = pd.DataFrame(
+        {k: np.asarray(v, dtype=np.int64) for k, v in columns.items()}, index=pd.RangeIndex(1, n + 1, name="ID")
+    )
     frame[CREDIT_TARGET] = (rng.random(n) < _sigmoid(default_logit(frame))).astype(np.int64)
     return frame
 
@@ -198,10 +217,14 @@ def credit_reason_catalogue():
     """
     from ..credit.reasons import ReasonCatalogue, ReasonCode
 
-    return ReasonCatalogue((
-        ReasonCode("DELINQ", "Delinquency on this account: payments past due in recent months", STATUS_FEATURES),
-        ReasonCode("PAYAMT", "Amount of recent payments is low relative to the balance", PAYMENT_FEATURES),
-        ReasonCode("BALANCE", "Balances owed on this account are high", BILL_FEATURES),
-        ReasonCode("LIMIT", "Amount of credit available on this account is low", ("LIMIT_BAL",)),
-        ReasonCode("EDUC", "Level of education", ("EDUCATION",)),
-    ), prohibited=("SEX", "MARRIAGE", "AGE"), adverse="increase")
+    return ReasonCatalogue(
+        (
+            ReasonCode("DELINQ", "Delinquency on this account: payments past due in recent months", STATUS_FEATURES),
+            ReasonCode("PAYAMT", "Amount of recent payments is low relative to the balance", PAYMENT_FEATURES),
+            ReasonCode("BALANCE", "Balances owed on this account are high", BILL_FEATURES),
+            ReasonCode("LIMIT", "Amount of credit available on this account is low", ("LIMIT_BAL",)),
+            ReasonCode("EDUC", "Level of education", ("EDUCATION",)),
+        ),
+        prohibited=("SEX", "MARRIAGE", "AGE"),
+        adverse="increase",
+    )

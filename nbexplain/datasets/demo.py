@@ -5,16 +5,16 @@
 payment) plus the static features. Both are trained with a seed on the first 25,000 rows of a
 seeded shuffle and tested on the other 5,000, then cached (see :mod:`._cache`).
 """
+
 from __future__ import annotations
 
-from .._tensorflow import keras_module
-
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
+from .._tensorflow import keras_module
 from ..credit.adverse import ReasonRecipe
 from ..credit.recipes import documented_baselines
 from ..engine import IntegratedGradients, Sensitivity
@@ -23,8 +23,17 @@ from ..engine.selection import error_rate, fit_classifier
 from ..errors import unknown_name
 from ..model._keras import fingerprint
 from ..results.serial import freeze_mapping, frozen_array
-from .credit import (CREDIT_FEATURES, CREDIT_TARGET, MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES,
-                     credit_reason_catalogue, credit_sequences, make_credit_default, sequence_elements)
+from .credit import (
+    CREDIT_FEATURES,
+    CREDIT_TARGET,
+    MONTHS,
+    SEQUENCE_CHANNELS,
+    STATIC_FEATURES,
+    credit_reason_catalogue,
+    credit_sequences,
+    make_credit_default,
+    sequence_elements,
+)
 
 #: Bump when the recipe changes in a way the recipe dictionary does not show.
 DEMO_FORMAT = 1
@@ -41,7 +50,7 @@ class Standardizer:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, values) -> "Standardizer":
+    def fit(cls, values) -> Standardizer:
         values = np.asarray(values, dtype=np.float64)
         flat = values.reshape(-1, values.shape[-1])
         scale = flat.std(axis=0)
@@ -96,8 +105,11 @@ class DemoModel:
         """What the demo explains: P(default) (unit "default" of the softmax), with the inputs'
         feature names when there are several named inputs."""
         names = dict(self.feature_names)
-        return {"target": "default", "labels": OUTCOME_LABELS,
-                "feature_names": names if isinstance(self.inputs, Mapping) else names["features"]}
+        return {
+            "target": "default",
+            "labels": OUTCOME_LABELS,
+            "feature_names": names if isinstance(self.inputs, Mapping) else names["features"],
+        }
 
     def explainer(self, **options):
         """A :class:`~nbexplain.Sensitivity` of the default probability."""
@@ -145,8 +157,16 @@ def _raw_inputs(name, frame):
     return credit_sequences(frame)
 
 
-def fit_credit_model(frame, kind: str = "credit_fcn", *, seed: int = 0, epochs: int = 100,
-                     rebuild: bool = False, progress: bool = True, cache_name: str | None = None) -> DemoModel:
+def fit_credit_model(
+    frame,
+    kind: str = "credit_fcn",
+    *,
+    seed: int = 0,
+    epochs: int = 100,
+    rebuild: bool = False,
+    progress: bool = True,
+    cache_name: str | None = None,
+) -> DemoModel:
     """Train (or load from the cache) a credit model of ``kind`` on a frame with the UCI columns.
 
     The rows are split 5/6 train, 1/6 test by a seeded shuffle (25,000 / 5,000 for the UCI file);
@@ -164,8 +184,11 @@ def fit_credit_model(frame, kind: str = "credit_fcn", *, seed: int = 0, epochs: 
     scalers = {key: Standardizer.fit(values[train]) for key, values in _raw_inputs(kind, frame).items()}
     inputs = _INPUTS[kind](frame, scalers)
     target = frame[CREDIT_TARGET].to_numpy()
-    feature_names = ({"features": CREDIT_FEATURES} if kind == "credit_fcn"
-                     else {"history": SEQUENCE_CHANNELS, "static": STATIC_FEATURES})
+    feature_names = (
+        {"features": CREDIT_FEATURES}
+        if kind == "credit_fcn"
+        else {"history": SEQUENCE_CHANNELS, "static": STATIC_FEATURES}
+    )
     take = lambda rows: _take(inputs, rows)  # noqa: E731
 
     def build():
@@ -173,26 +196,46 @@ def fit_credit_model(frame, kind: str = "credit_fcn", *, seed: int = 0, epochs: 
 
         keras = keras_module()
 
-        model = (models.credit_network(len(CREDIT_FEATURES), seed=seed) if kind == "credit_fcn"
-                 else models.credit_lstm(len(MONTHS), len(SEQUENCE_CHANNELS), len(STATIC_FEATURES), seed=seed))
+        model = (
+            models.credit_network(len(CREDIT_FEATURES), seed=seed)
+            if kind == "credit_fcn"
+            else models.credit_lstm(len(MONTHS), len(SEQUENCE_CHANNELS), len(STATIC_FEATURES), seed=seed)
+        )
         started = time.perf_counter()
         with tqdm(total=epochs, desc=f"training {kind}", unit="epoch", disable=not progress) as bar:
             run = fit_classifier(model, take(train), target[train], epochs=epochs, progress=bar)
-        record = {"epochs": run, "seconds": round(time.perf_counter() - started, 2),
-                  "train_error": error_rate(model, take(train), target[train]),
-                  "test_error": error_rate(model, take(test), target[test]),
-                  "keras": keras.__version__}
+        record = {
+            "epochs": run,
+            "seconds": round(time.perf_counter() - started, 2),
+            "train_error": error_rate(model, take(train), target[train]),
+            "test_error": error_rate(model, take(test), target[test]),
+            "keras": keras.__version__,
+        }
         return model, record
 
     fingerprint = _frame_fingerprint(frame)
-    recipe = {"format": DEMO_FORMAT, "kind": kind, "rows": n, "seed": seed, "epochs": epochs, "data": fingerprint,
-              "keras_major": keras_module().__version__.split(".")[0]}
+    recipe = {
+        "format": DEMO_FORMAT,
+        "kind": kind,
+        "rows": n,
+        "seed": seed,
+        "epochs": epochs,
+        "data": fingerprint,
+        "keras_major": keras_module().__version__.split(".")[0],
+    }
     model, record = cached_model(cache_name or f"{kind}-{fingerprint[:12]}", recipe, build, rebuild=rebuild)
     return DemoModel(kind, model, frame, inputs, target, train, test, scalers, feature_names, record)
 
 
-def load_demo(name: str = "credit_fcn", *, n: int = 30_000, seed: int = 0, epochs: int = 100,
-              rebuild: bool = False, progress: bool = True) -> DemoModel:
+def load_demo(
+    name: str = "credit_fcn",
+    *,
+    n: int = 30_000,
+    seed: int = 0,
+    epochs: int = 100,
+    rebuild: bool = False,
+    progress: bool = True,
+) -> DemoModel:
     """The demo model ``name`` on the embedded credit data, built once and then loaded from the cache.
 
     Parameters
@@ -205,8 +248,15 @@ def load_demo(name: str = "credit_fcn", *, n: int = 30_000, seed: int = 0, epoch
     """
     if name not in DEMOS:
         raise unknown_name("demo", name, DEMOS)
-    return fit_credit_model(make_credit_default(n, seed=seed), name, seed=seed, epochs=epochs, rebuild=rebuild,
-                            progress=progress, cache_name=name)
+    return fit_credit_model(
+        make_credit_default(n, seed=seed),
+        name,
+        seed=seed,
+        epochs=epochs,
+        rebuild=rebuild,
+        progress=progress,
+        cache_name=name,
+    )
 
 
 #: Feature counts k of the demo's selection experiment (top k by global importance).
@@ -220,12 +270,18 @@ def _selection_path(demo):
 
 
 def _selection_recipe(demo, ks, epochs, repeats) -> dict:
-    return {"model": fingerprint(demo.model), "ks": [int(k) for k in ks], "epochs": int(epochs),
-            "repeats": int(repeats), "rows": len(demo.frame)}
+    return {
+        "model": fingerprint(demo.model),
+        "ks": [int(k) for k in ks],
+        "epochs": int(epochs),
+        "repeats": int(repeats),
+        "rows": len(demo.frame),
+    }
 
 
-def selection_experiment(demo: DemoModel, ks=SELECTION_KS, *, epochs: int = 30, repeats: int = 1,
-                         progress: bool = True) -> dict:
+def selection_experiment(
+    demo: DemoModel, ks=SELECTION_KS, *, epochs: int = 30, repeats: int = 1, progress: bool = True
+) -> dict:
     """Test error against k: the paper's network retrained on the top k features of the demo
     network's global importance (32 hidden units below all features, as in Table 1), for each k
     in ``ks``; ``{k: mean test error}``. Cached beside the model, keyed by its weights."""
@@ -249,8 +305,16 @@ def selection_experiment(demo: DemoModel, ks=SELECTION_KS, *, epochs: int = 30, 
         return lambda seed: models.credit_network(k, seed=seed, hidden=64 if k == n_all else 32)
 
     candidates = {f"top {k}": Candidate(network(k), tuple(ranked[:k])) for k in recipe["ks"]}
-    result = retrain_comparison(candidates, train, demo.target[demo.train_rows], test, demo.target[demo.test_rows],
-                                repeats=repeats, epochs=epochs, progress=progress)
+    result = retrain_comparison(
+        candidates,
+        train,
+        demo.target[demo.train_rows],
+        test,
+        demo.target[demo.test_rows],
+        repeats=repeats,
+        epochs=epochs,
+        progress=progress,
+    )
     summary = result.summary()
     errors = {k: float(summary.loc[f"top {k}", "test_error mean"]) for k in recipe["ks"]}
     path.write_text(json.dumps({"recipe": recipe, "errors": {str(k): v for k, v in errors.items()}}, indent=2))
@@ -285,18 +349,37 @@ def demo_comparisons(demo: DemoModel, rows) -> dict:
     return surrogate_importances(demo.frame.iloc[rows][list(CREDIT_FEATURES)], demo.target[rows])
 
 
-def demo_reasons(demo, *, baseline: str = "average", steps=64, rule: str = "gausslegendre",
-                          tolerance: float = 1e-6, cutoff: float = 0.5, band: float = 0.05, draws: int = 100,
-                          max_reasons: int = 4, catalogue=None, progress=None) -> ReasonRecipe:
+def demo_reasons(
+    demo,
+    *,
+    baseline: str = "average",
+    steps=64,
+    rule: str = "gausslegendre",
+    tolerance: float = 1e-6,
+    cutoff: float = 0.5,
+    band: float = 0.05,
+    draws: int = 100,
+    max_reasons: int = 4,
+    catalogue=None,
+    progress=None,
+) -> ReasonRecipe:
     """Reasons for a demo model: IG of P(default), the chosen documented baseline built from the
     training rows, the UCI reason catalogue, applicants denied at ``cutoff``."""
     options = demo.explainer_options()
-    explainer = IntegratedGradients(demo.model, steps=steps, rule=rule, tolerance=tolerance, progress=progress,
-                                    **options)
+    explainer = IntegratedGradients(
+        demo.model, steps=steps, rule=rule, tolerance=tolerance, progress=progress, **options
+    )
     baselines = documented_baselines(demo.rows(demo.train_rows), cutoff=cutoff, band=band, draws=draws)
     if baseline not in baselines:
         raise unknown_name("baseline", baseline, baselines)
     elements = sequence_elements() if demo.name == "credit_lstm" else None
-    return ReasonRecipe(explainer, baselines[baseline], catalogue or credit_reason_catalogue(), cutoff=cutoff,
-                           to_inputs=demo.model_inputs, columns=CREDIT_FEATURES, elements=elements,
-                           max_reasons=max_reasons)
+    return ReasonRecipe(
+        explainer,
+        baselines[baseline],
+        catalogue or credit_reason_catalogue(),
+        cutoff=cutoff,
+        to_inputs=demo.model_inputs,
+        columns=CREDIT_FEATURES,
+        elements=elements,
+        max_reasons=max_reasons,
+    )

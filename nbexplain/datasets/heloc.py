@@ -36,24 +36,44 @@ The generator, for application i:
 8. About 5.6 % of rows (as the real file's 588 of 10,459) get -9 in every feature; their
    outcome is kept.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 HELOC_FEATURES = (
-    "ExternalRiskEstimate", "MSinceOldestTradeOpen", "MSinceMostRecentTradeOpen", "AverageMInFile",
-    "NumSatisfactoryTrades", "NumTrades60Ever2DerogPubRec", "NumTrades90Ever2DerogPubRec",
-    "PercentTradesNeverDelq", "MSinceMostRecentDelq", "MaxDelq2PublicRecLast12M", "MaxDelqEver",
-    "NumTotalTrades", "NumTradesOpeninLast12M", "PercentInstallTrades", "MSinceMostRecentInqexcl7days",
-    "NumInqLast6M", "NumInqLast6Mexcl7days", "NetFractionRevolvingBurden", "NetFractionInstallBurden",
-    "NumRevolvingTradesWBalance", "NumInstallTradesWBalance", "NumBank2NatlTradesWHighUtilization",
+    "ExternalRiskEstimate",
+    "MSinceOldestTradeOpen",
+    "MSinceMostRecentTradeOpen",
+    "AverageMInFile",
+    "NumSatisfactoryTrades",
+    "NumTrades60Ever2DerogPubRec",
+    "NumTrades90Ever2DerogPubRec",
+    "PercentTradesNeverDelq",
+    "MSinceMostRecentDelq",
+    "MaxDelq2PublicRecLast12M",
+    "MaxDelqEver",
+    "NumTotalTrades",
+    "NumTradesOpeninLast12M",
+    "PercentInstallTrades",
+    "MSinceMostRecentInqexcl7days",
+    "NumInqLast6M",
+    "NumInqLast6Mexcl7days",
+    "NetFractionRevolvingBurden",
+    "NetFractionInstallBurden",
+    "NumRevolvingTradesWBalance",
+    "NumInstallTradesWBalance",
+    "NumBank2NatlTradesWHighUtilization",
     "PercentTradesWBalance",
 )
 HELOC_TARGET = "RiskPerformance"
 HELOC_OUTCOMES = ("Bad", "Good")
 #: Special values and their meaning in the FICO data dictionary.
-SPECIAL_VALUES = {-9: "no bureau record or no investigation", -8: "no usable or valid trades or inquiries",
-                  -7: "condition not met (e.g. no inquiries, no delinquencies)"}
+SPECIAL_VALUES = {
+    -9: "no bureau record or no investigation",
+    -8: "no usable or valid trades or inquiries",
+    -7: "condition not met (e.g. no inquiries, no delinquencies)",
+}
 
 
 def _sigmoid(z):
@@ -103,13 +123,44 @@ def make_heloc(n: int = 10_459, seed: int = 0, empty_share: float = 588 / 10_459
     with_balance = np.clip(np.round(30 + 0.6 * revolving_burden + 12 * normal()), 0, 100)
     revolving_burden = np.where(rng.random(n) < 0.02, -8, revolving_burden)
 
-    columns = dict(zip(HELOC_FEATURES, (
-        external, oldest, recent_open, average_age, satisfactory, derog60, derog90, never_delq,
-        months_delq, max_delq_12m, max_delq_ever, total, open_12m, install_share, months_inquiry,
-        inquiries, inquiries_excl, revolving_burden, install_burden, revolving_balance,
-        install_balance, high_utilisation, with_balance)))
-    logit = (-0.20 - 0.095 * (external - 72) + 0.35 * ever_delinquent
-             + 0.012 * (np.maximum(revolving_burden, 0) - 35) + 0.15 * inquiries - 0.004 * (average_age - 78))
+    columns = dict(
+        zip(
+            HELOC_FEATURES,
+            (
+                external,
+                oldest,
+                recent_open,
+                average_age,
+                satisfactory,
+                derog60,
+                derog90,
+                never_delq,
+                months_delq,
+                max_delq_12m,
+                max_delq_ever,
+                total,
+                open_12m,
+                install_share,
+                months_inquiry,
+                inquiries,
+                inquiries_excl,
+                revolving_burden,
+                install_burden,
+                revolving_balance,
+                install_balance,
+                high_utilisation,
+                with_balance,
+            ),
+        )
+    )
+    logit = (
+        -0.20
+        - 0.095 * (external - 72)
+        + 0.35 * ever_delinquent
+        + 0.012 * (np.maximum(revolving_burden, 0) - 35)
+        + 0.15 * inquiries
+        - 0.004 * (average_age - 78)
+    )
     bad = rng.random(n) < _sigmoid(logit)
     frame = pd.DataFrame({k: np.asarray(v, dtype=np.int64) for k, v in columns.items()})
     frame.loc[rng.random(n) < empty_share, list(HELOC_FEATURES)] = -9

@@ -4,13 +4,15 @@ Images are ``size x size x channels`` of iid N(0, 1) pixels; the target is the m
 over the square ``region`` (rows and columns ``[r0, r1)``) times ``scale``. Every other pixel and
 channel has zero derivative.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def make_region_images(n: int = 3000, size: int = 10, channels: int = 2, region=(1, 4), seed: int = 0,
-                       scale: float = 3.0):
+def make_region_images(
+    n: int = 3000, size: int = 10, channels: int = 2, region=(1, 4), seed: int = 0, scale: float = 3.0
+):
     """Return ``(images (n, size, size, channels), y (n,), region mask (size, size, channels))``."""
     rng = np.random.default_rng(seed)
     images = rng.standard_normal((n, size, size, channels)).astype("float32")

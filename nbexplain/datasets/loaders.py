@@ -11,6 +11,7 @@ Each loader returns the same frame as the matching generator, so that everything
 embedded data works on the real file. A file that does not fit raises :class:`DataFileError`
 saying which column or cell is wrong.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,14 @@ from ..errors import DataFileError
 from .credit import CREDIT_FEATURES, CREDIT_TARGET
 from .heloc import HELOC_FEATURES, HELOC_OUTCOMES, HELOC_TARGET
 
-_UCI_ALIASES = {"PAY_1": "PAY_0", "DEFAULT_PAYMENT_NEXT_MONTH": CREDIT_TARGET, "DEFAULT": CREDIT_TARGET,
-                "Y": CREDIT_TARGET, "DEFAULT_PAYMENT": CREDIT_TARGET, "ID": "ID"}
+_UCI_ALIASES = {
+    "PAY_1": "PAY_0",
+    "DEFAULT_PAYMENT_NEXT_MONTH": CREDIT_TARGET,
+    "DEFAULT": CREDIT_TARGET,
+    "Y": CREDIT_TARGET,
+    "DEFAULT_PAYMENT": CREDIT_TARGET,
+    "ID": "ID",
+}
 _UCI_CODES = {**{f"X{i}": name for i, name in enumerate(CREDIT_FEATURES, start=1)}, "Y": CREDIT_TARGET, "ID": "ID"}
 _EXCEL_SUFFIXES = {".xls", ".xlsx", ".xlsm", ".ods"}
 
@@ -84,15 +91,18 @@ def _to_integers(path, body, columns: dict, first_line: int):
             rows = np.flatnonzero(bad.to_numpy())
             shown = ", ".join(f"line {first_line + r}: {text.iloc[r]!r}" for r in rows[:5])
             more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
-            raise DataFileError(f"{path}: column {name!r} must hold {what}, but {len(rows)} cell(s) do not "
-                                f"({shown}{more}). Fix or remove those rows.")
+            raise DataFileError(
+                f"{path}: column {name!r} must hold {what}, but {len(rows)} cell(s) do not "
+                f"({shown}{more}). Fix or remove those rows."
+            )
         frame[name] = numbers.astype(np.int64).to_numpy()
     return pd.DataFrame(frame)
 
 
 def _missing(path, missing, found, expected_hint) -> DataFileError:
-    return DataFileError(f"{path} is missing the column(s) {', '.join(missing)}. Found: {', '.join(found)}. "
-                        f"{expected_hint}")
+    return DataFileError(
+        f"{path} is missing the column(s) {', '.join(missing)}. Found: {', '.join(found)}. {expected_hint}"
+    )
 
 
 def load_credit_default(path):
@@ -116,14 +126,20 @@ def load_credit_default(path):
             names = {i: _UCI_CODES.get(label, label) for i, label in enumerate(labels) if label}
             header_rows = row + 1
     if not names:
-        raise DataFileError(f"{path} has no UCI header: expected a row naming LIMIT_BAL, SEX, ... or "
-                            "ID, X1, ..., X23, Y in the first two rows.")
+        raise DataFileError(
+            f"{path} has no UCI header: expected a row naming LIMIT_BAL, SEX, ... or "
+            "ID, X1, ..., X23, Y in the first two rows."
+        )
     wanted = (*CREDIT_FEATURES, CREDIT_TARGET)
     found = [names[i] for i in sorted(names)]
     missing = [name for name in wanted if name not in found]
     if missing:
-        raise _missing(path, missing, found, "Expected the 23 UCI features and the default flag "
-                 "('default payment next month' or Y).")
+        raise _missing(
+            path,
+            missing,
+            found,
+            "Expected the 23 UCI features and the default flag ('default payment next month' or Y).",
+        )
     body = cells.iloc[header_rows:]
     if body.empty:
         raise DataFileError(f"{path} has a header but no data rows.")
@@ -151,8 +167,12 @@ def load_heloc(path):
     wanted = (HELOC_TARGET, *HELOC_FEATURES)
     missing = [name for name in wanted if name.lower() not in by_key]
     if missing:
-        raise _missing(path, missing, [label for label in labels if label],
-                 "Expected RiskPerformance and the 23 features of heloc_dataset_v1.csv.")
+        raise _missing(
+            path,
+            missing,
+            [label for label in labels if label],
+            "Expected RiskPerformance and the 23 features of heloc_dataset_v1.csv.",
+        )
     body = cells.iloc[1:]
     if body.empty:
         raise DataFileError(f"{path} has a header but no data rows.")
@@ -161,7 +181,9 @@ def load_heloc(path):
     unknown = ~outcome.isin(HELOC_OUTCOMES)
     if unknown.any():
         rows = np.flatnonzero(unknown.to_numpy())
-        raise DataFileError(f"{path}: RiskPerformance must be 'Good' or 'Bad'; line {rows[0] + 2} has "
-                            f"{outcome.iloc[rows[0]]!r} ({len(rows)} such row(s)).")
+        raise DataFileError(
+            f"{path}: RiskPerformance must be 'Good' or 'Bad'; line {rows[0] + 2} has "
+            f"{outcome.iloc[rows[0]]!r} ({len(rows)} such row(s))."
+        )
     frame.insert(0, HELOC_TARGET, outcome.to_numpy())
     return frame

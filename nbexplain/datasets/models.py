@@ -1,9 +1,10 @@
 """Small Keras models of the paper, built and trained deterministically (seeded)."""
+
 from __future__ import annotations
 
-from .._tensorflow import keras_module
-
 import numpy as np
+
+from .._tensorflow import keras_module
 
 
 def simulation_network(n_features: int = 5, seed: int = 0):
@@ -11,8 +12,14 @@ def simulation_network(n_features: int = 5, seed: int = 0):
     keras = keras_module()
 
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.003), loss="mse")
     return model
 
@@ -32,11 +39,13 @@ def credit_network(n_features: int = 23, seed: int = 0, l1: float = 0.01, hidden
 
     keras.utils.set_random_seed(seed)
     regulariser = keras.regularizers.L1(l1) if l1 else None
-    model = keras.Sequential([
-        keras.Input((n_features,), name="features"),
-        keras.layers.Dense(hidden, activation="tanh", kernel_regularizer=regulariser, name="hidden"),
-        keras.layers.Dense(2, activation="softmax", name="default_probability"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((n_features,), name="features"),
+            keras.layers.Dense(hidden, activation="tanh", kernel_regularizer=regulariser, name="hidden"),
+            keras.layers.Dense(2, activation="softmax", name="default_probability"),
+        ]
+    )
     model.compile(optimizer=_paper_optimizer(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -71,10 +80,19 @@ def train_simulation_network(n: int = 10_000, seed: int = 0, epochs: int = 60, v
     X, y = make_simulation(n, seed=seed)
     cut = int(0.85 * n)
     model = simulation_network(X.shape[1], seed=seed)
-    callbacks = [keras.callbacks.ReduceLROnPlateau(factor=0.3, patience=3, min_lr=1e-5),
-                 keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)]
-    model.fit(X.iloc[:cut].to_numpy("float32"), y.iloc[:cut].to_numpy("float32"), epochs=epochs, batch_size=64,
-              validation_split=0.1, callbacks=callbacks, verbose=verbose)
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(factor=0.3, patience=3, min_lr=1e-5),
+        keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True),
+    ]
+    model.fit(
+        X.iloc[:cut].to_numpy("float32"),
+        y.iloc[:cut].to_numpy("float32"),
+        epochs=epochs,
+        batch_size=64,
+        validation_split=0.1,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     prediction = model.predict(X.iloc[cut:].to_numpy("float32"), verbose=0)[:, 0]
     mse = float(np.mean((prediction - y.iloc[cut:].to_numpy()) ** 2))
     return model, X.iloc[:cut], X.iloc[cut:], y.iloc[cut:], mse

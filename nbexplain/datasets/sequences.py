@@ -8,6 +8,7 @@ Three input sequences x1, x2, x3 of length ``tau``, iid N(0, 1). The target at s
 predicts y at the last step; a many-to-many model predicts y_t at every step. The derivative is
 non-zero only at lag 1 (for x1) and lag 3 (for x2): lag importance must peak there.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,7 @@ SEQUENCE_FEATURES = ("x1", "x2", "x3")
 TRUE_LAGS = {"x1": 1, "x2": 3}
 
 
-def make_lagged_process(n: int = 4000, tau: int = 8, seed: int = 0, noise_sd: float = 0.05,
-                        many_to_many: bool = False):
+def make_lagged_process(n: int = 4000, tau: int = 8, seed: int = 0, noise_sd: float = 0.05, many_to_many: bool = False):
     """Return ``(X, y)``: X of shape (n, tau, 3); y (n,) at the last step, or (n, tau, 1) at every step."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, tau, 3)).astype("float32")

@@ -7,6 +7,7 @@ population global importance is known in closed form: with
 ``E[sin^2 X] = (1 - e^{-2}) / 2`` and ``E[cos^2 X] = (1 + e^{-2}) / 2`` for ``X ~ N(0, 1)``,
 lambda is proportional to (0.658, 0.752, 2, 1, 0.01): X3 twice X4, X1 close to X2, X5 about 0.2 %.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,8 @@ def simulation_importance(X=None) -> np.ndarray:
         rms = np.array([np.sqrt((1 - np.exp(-2)) / 2), np.sqrt((1 + np.exp(-2)) / 2), 2.0, 1.0, 0.01])
     else:
         x = np.asarray(X, dtype=float)
-        derivatives = np.column_stack([-np.sin(x[:, 0]), np.cos(x[:, 1]), np.full(len(x), 2.0),
-                                       np.ones(len(x)), np.full(len(x), 0.01)])
-        rms = np.sqrt((derivatives ** 2).mean(axis=0))
+        derivatives = np.column_stack(
+            [-np.sin(x[:, 0]), np.cos(x[:, 1]), np.full(len(x), 2.0), np.ones(len(x)), np.full(len(x), 0.01)]
+        )
+        rms = np.sqrt((derivatives**2).mean(axis=0))
     return 100 * rms / rms.sum()

@@ -8,11 +8,33 @@ constructor, ``explain(...)`` returns an immutable result, ``with_params`` copie
 from ._base import Explainer, GradientExplainer
 from ._plan import compute_gradients
 from ._quadrature import RULES, quadrature
-from .baselines import (AverageInput, Baseline, BestScore, CutoffCohort, MedianInput, PairedBaseline, ReferenceSet,
-                        UserPoint)
+from .baselines import (
+    AverageInput,
+    Baseline,
+    BestScore,
+    CutoffCohort,
+    MedianInput,
+    PairedBaseline,
+    ReferenceSet,
+    UserPoint,
+)
 from .integrated import IntegratedGradients
 from .sensitivity import Sensitivity
 
-__all__ = ["RULES", "AverageInput", "Baseline", "BestScore", "CutoffCohort", "Explainer", "GradientExplainer",
-           "IntegratedGradients", "MedianInput", "PairedBaseline", "ReferenceSet", "Sensitivity", "UserPoint",
-           "compute_gradients", "quadrature"]
+__all__ = [
+    "RULES",
+    "AverageInput",
+    "Baseline",
+    "BestScore",
+    "CutoffCohort",
+    "Explainer",
+    "GradientExplainer",
+    "IntegratedGradients",
+    "MedianInput",
+    "PairedBaseline",
+    "ReferenceSet",
+    "Sensitivity",
+    "UserPoint",
+    "compute_gradients",
+    "quadrature",
+]

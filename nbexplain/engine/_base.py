@@ -27,7 +27,6 @@ from ..model.outputs import OutputSelection
 from ..results.layout import FeatureGroup, InputLayout, input_kind
 from ._plan import GradientPlan, plan_gradients
 
-
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
@@ -62,8 +61,11 @@ class Parameters:
         return type(self)(**{**self.get_params(), **changes})
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                          if k != "model" and v is not None and v is not False and not (isinstance(v, dict) and not v))
+        shown = ", ".join(
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if k != "model" and v is not None and v is not False and not (isinstance(v, dict) and not v)
+        )
         return f"{type(self).__name__}({shown})"
 
 
@@ -90,8 +92,9 @@ def resolve_groups(groups: Mapping | None, prepared: PreparedData, exclude: tupl
     """
     out: dict[str, list] = {name: [] for name in prepared.names}
     used: dict[str, str] = {}
-    tabular = {n: prepared.feature_names[n] for n in prepared.names
-               if prepared.arrays[n].ndim == 2 and n not in exclude}
+    tabular = {
+        n: prepared.feature_names[n] for n in prepared.names if prepared.arrays[n].ndim == 2 and n not in exclude
+    }
     all_columns = [c for names in tabular.values() for c in names]
     for group, columns in group_columns(groups).items():
         if not columns:
@@ -100,8 +103,10 @@ def resolve_groups(groups: Mapping | None, prepared: PreparedData, exclude: tupl
             if column not in all_columns:
                 raise unknown_name(f"column (in group {group!r})", column, all_columns)
             if column in used:
-                raise InputDataError(f"Column {column!r} is in two groups ({used[column]!r} and {group!r}); "
-                                     "a column can belong to one group only.")
+                raise InputDataError(
+                    f"Column {column!r} is in two groups ({used[column]!r} and {group!r}); "
+                    "a column can belong to one group only."
+                )
             used[column] = group
         homes = {n for c in columns for n, names in tabular.items() if c in names}
         if len(homes) != 1:
@@ -142,10 +147,21 @@ class GradientExplainer(Explainer):
         Show a progress bar (default: for long runs only).
     """
 
-    def __init__(self, model: Any, *, output: str | int | None = None, target: Any = None,
-                 labels: Any = None, logit: bool = False, time_step: int | None = None,
-                 feature_names: Any = None, groups: Mapping | None = None, embeddings: Mapping | None = None,
-                 batch_size: int | None = None, progress: bool | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        output: str | int | None = None,
+        target: Any = None,
+        labels: Any = None,
+        logit: bool = False,
+        time_step: int | None = None,
+        feature_names: Any = None,
+        groups: Mapping | None = None,
+        embeddings: Mapping | None = None,
+        batch_size: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
         super().__init__(model)
         self.output = output
         self.target = target
@@ -202,8 +218,11 @@ class GradientExplainer(Explainer):
             "logit": resolved.logit,
             "time_step": resolved.time_step,
             "n_samples": plan.prepared.n_samples,
-            "parameters": {"groups": group_columns(self.groups), "embeddings": dict(self.embeddings or {}),
-                           "batch_size": self.batch_size},
+            "parameters": {
+                "groups": group_columns(self.groups),
+                "embeddings": dict(self.embeddings or {}),
+                "batch_size": self.batch_size,
+            },
             "model": type(self.model).__name__,
             "model_fingerprint": _keras.fingerprint(self.model),
             "compute_dtype": plan.dtype,

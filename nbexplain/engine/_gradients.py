@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._tensorflow import tensorflow_module
-from ..errors import NotDifferentiableError
+from ..errors import NBExplainError, NotDifferentiableError
 from ..model import _keras
 from ..model.outputs import ResolvedOutput
 
@@ -35,8 +35,15 @@ from ..model.outputs import ResolvedOutput
 class GradientFunction:
     """The traced derivative of one resolved score with respect to all inputs of one model."""
 
-    def __init__(self, model: Any, resolved: ResolvedOutput, names: tuple, structure: str, signature: dict,
-                 embeddings: dict | None = None):
+    def __init__(
+        self,
+        model: Any,
+        resolved: ResolvedOutput,
+        names: tuple,
+        structure: str,
+        signature: dict,
+        embeddings: dict | None = None,
+    ):
         tf = tensorflow_module()
         self._model = weakref.ref(model)
         self.embeddings = dict(embeddings or {})  # input name -> Embedding layer whose vectors are explained
@@ -49,9 +56,17 @@ class GradientFunction:
         self._function = tf.function(self.step, input_signature=[signature], autograph=False)
         self._derived: dict = {}
 
+    @property
+    def model(self) -> Any:
+        """The model (held weakly: a function never keeps a dropped model alive)."""
+        model = self._model()
+        if model is None:
+            raise NBExplainError("The model of this gradient function no longer exists; explain with a live model.")
+        return model
+
     def scores(self, inputs: dict) -> Any:
         """``(b, ...)`` inputs -> ``(b,)`` or ``(b, tau)`` selected scores (probability, value or logit)."""
-        model = self._model()
+        model = self.model
         packed = _keras.pack(inputs, self.names, self.structure)
         if self.resolved.logit:
             y = _keras.logit_model(model, self.resolved.index)(packed, training=False)
@@ -67,7 +82,7 @@ class GradientFunction:
         """The tape: selected scores and ``{input: gradient}`` of one chunk (traceable)."""
         tf = tensorflow_module()
         self.trace_count += 1  # runs only while tracing
-        model = self._model()
+        model = self.model
         steps = None
         with tf.GradientTape(persistent=self.resolved.many_to_many) as tape:
             tape.watch(list(inputs.values()))
@@ -90,7 +105,8 @@ class GradientFunction:
                 raise NotDifferentiableError(
                     f"The explained score ({self.resolved.description}) does not depend differentiably on input "
                     f"{name!r}: TensorFlow returned no gradient. The input may be unused, cast to integers or "
-                    "passed through a non-differentiable operation (argmax, rounding, a lookup by id).")
+                    "passed through a non-differentiable operation (argmax, rounding, a lookup by id)."
+                )
             grads[name] = per_step[0][position] if steps is None else tf.stack([s[position] for s in per_step], axis=1)
         return y, grads
 
@@ -104,8 +120,10 @@ class GradientFunction:
         """
         tf = tensorflow_module()
         if not isinstance(gradient, tf.IndexedSlices):
-            raise NotDifferentiableError(f"Embedding layer {layer.name!r} is not used as a lookup by id, so its "
-                                         "per-sample vectors cannot be explained.")
+            raise NotDifferentiableError(
+                f"Embedding layer {layer.name!r} is not used as a lookup by id, so its "
+                "per-sample vectors cannot be explained."
+            )
         lookups = tf.reshape(gradient.values, (-1, ids.shape[1], gradient.values.shape[-1]))  # (b, L, d)
         return tf.transpose(lookups, (0, 2, 1))
 

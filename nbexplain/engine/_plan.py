@@ -38,7 +38,7 @@ def output_specs(model: Any, prepared: PreparedData, structure: str, shapes: tup
         probe = {n: a[:1] for n, a in prepared.arrays.items()}
         try:
             outputs = model(_keras.pack(probe, prepared.names, structure), training=False)
-        except Exception as error:  # noqa: BLE001 - Keras raises many types; report them as bad input
+        except Exception as error:
             shown = {n: a.shape[1:] for n, a in prepared.arrays.items()}
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise NBExplainError(f"The model could not be called on samples of shape {shown}: {first}") from None
@@ -46,8 +46,9 @@ def output_specs(model: Any, prepared: PreparedData, structure: str, shapes: tup
     return per_model[key]
 
 
-def gradient_function(model: Any, resolved: ResolvedOutput, names: tuple, structure: str, shapes: list,
-                      dtypes: list, embeddings: Mapping) -> GradientFunction:
+def gradient_function(
+    model: Any, resolved: ResolvedOutput, names: tuple, structure: str, shapes: list, dtypes: list, embeddings: Mapping
+) -> GradientFunction:
     """The cached traced function for this model, selection, input shapes and dtypes."""
     tf = tensorflow_module()
     key = (resolved, tuple(names), structure, tuple(shapes), tuple(dtypes), tuple(sorted(embeddings.items())))
@@ -66,7 +67,8 @@ def check_finite_scores(scores: np.ndarray, labels: tuple | None = None, what: s
     if bad.any():
         rows = np.flatnonzero(bad)
         raise NonFiniteScoreError(
-            f"The model returned NaN or inf for {len(rows)} of {len(scores)} of {what} (rows {row_list(rows, labels)}). "
+            f"The model returned NaN or inf for {len(rows)} of {len(scores)} of {what} "
+            f"(rows {row_list(rows, labels)}). "
             "A score that is not a number can be neither approved nor denied: check those rows' inputs and the "
             "model (overflow, a division, a log of zero) before explaining."
         )
@@ -107,8 +109,13 @@ class GradientPlan:
         """Check other data (baselines, a reference set) against the same model inputs and
         feature names as the planned data."""
         try:
-            prepared = prepare_inputs(X, self.declared, dict(self.prepared.feature_names), compute_dtype=self.dtype,
-                                      id_inputs=tuple(self.embeddings))
+            prepared = prepare_inputs(
+                X,
+                self.declared,
+                dict(self.prepared.feature_names),
+                compute_dtype=self.dtype,
+                id_inputs=tuple(self.embeddings),
+            )
             check_ids(self.model, prepared, self.embeddings)
         except NBExplainError as error:
             raise type(error)(f"{what}: {error}") from None
@@ -123,8 +130,9 @@ class GradientPlan:
         per_row = sum(int(np.prod(self.prepared.arrays[n].shape[1:])) for n in self.names)
         return max(64, CHUNK_ELEMENTS // max(per_row * self.output_steps * per_row_factor, 1))
 
-    def scores(self, arrays: dict, batch_size: int | None = None, labels: tuple | None = None,
-               what: str = "the explained rows") -> np.ndarray:
+    def scores(
+        self, arrays: dict, batch_size: int | None = None, labels: tuple | None = None, what: str = "the explained rows"
+    ) -> np.ndarray:
         """The selected score of every row of ``arrays``, forward only (float64); NaN or inf is an
         error naming the rows."""
         tf = tensorflow_module()
@@ -138,9 +146,15 @@ class GradientPlan:
         check_finite_scores(score, labels, what)
         return score
 
-    def evaluate(self, arrays: dict, batch_size: int | None = None, progress: bool | None = None,
-                 description: str = "gradients", labels: tuple | None = None,
-                 what: str = "the explained rows") -> tuple[np.ndarray, dict]:
+    def evaluate(
+        self,
+        arrays: dict,
+        batch_size: int | None = None,
+        progress: bool | None = None,
+        description: str = "gradients",
+        labels: tuple | None = None,
+        what: str = "the explained rows",
+    ) -> tuple[np.ndarray, dict]:
         """Selected scores and gradients for ``arrays`` ({input: (n, *shape)}), chunk by chunk.
 
         Returns ``(score, gradients)``: ``(n,)`` or ``(n, tau)``, and ``{input: (n, [tau,] *shape)}``.
@@ -189,10 +203,16 @@ def check_ids(model: Any, prepared: PreparedData, embeddings: Mapping) -> None:
             )
 
 
-def plan_gradients(model: Any, X: Any, selection: OutputSelection = OutputSelection(), feature_names: Any = None,
-                   embeddings: Mapping | None = None) -> GradientPlan:
+def plan_gradients(
+    model: Any,
+    X: Any,
+    selection: OutputSelection | None = None,
+    feature_names: Any = None,
+    embeddings: Mapping | None = None,
+) -> GradientPlan:
     """Check ``X`` and ``selection`` against ``model`` and trace (or reuse) the gradient function."""
     _keras.check_model(model)
+    selection = OutputSelection() if selection is None else selection
     declared, structure = _keras.model_inputs(model)
     if declared is None:
         declared, structure = _keras.inputs_from_data(X)
@@ -206,16 +226,24 @@ def plan_gradients(model: Any, X: Any, selection: OutputSelection = OutputSelect
     dtypes = [str(prepared.arrays[n].dtype) for n in prepared.names]
     function = gradient_function(model, resolved, prepared.names, structure, shapes, dtypes, embeddings)
     grad_shapes = tuple(
-        (model.get_layer(embeddings[n]).output_dim, *s) if n in embeddings else s for n, s in zip(prepared.names, shapes)
+        (model.get_layer(embeddings[n]).output_dim, *s) if n in embeddings else s
+        for n, s in zip(prepared.names, shapes)
     )
     steps = int(_keras.flatten_outputs(probe_outputs)[resolved.index].shape[1]) if resolved.many_to_many else 1
-    return GradientPlan(model, tuple(declared), structure, prepared, resolved, function, grad_shapes, steps, dtype,
-                        embeddings)
+    return GradientPlan(
+        model, tuple(declared), structure, prepared, resolved, function, grad_shapes, steps, dtype, embeddings
+    )
 
 
-def compute_gradients(model: Any, X: Any, selection: OutputSelection = OutputSelection(), feature_names: Any = None,
-                      batch_size: int | None = None, progress: bool | None = None,
-                      embeddings: Mapping | None = None) -> GradientPass:
+def compute_gradients(
+    model: Any,
+    X: Any,
+    selection: OutputSelection | None = None,
+    feature_names: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    embeddings: Mapping | None = None,
+) -> GradientPass:
     """Derivative of the selected score w.r.t. every input for every sample of ``X``, in chunks.
 
     ``batch_size`` rows go through the traced function at a time (default: about

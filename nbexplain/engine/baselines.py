@@ -23,11 +23,12 @@ A baseline is resolved against a model by the engine (``resolve(context)``): the
 :class:`BaselineContext` checks its data like any other input and scores it through the
 explainer's gradient plan.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 import numpy as np
 
@@ -98,8 +99,9 @@ class BaselineContext:
         return self.plan.scores(dict(arrays), self.batch_size, what="the baseline's rows")
 
     def gradient(self, arrays):
-        output, gradients = self.plan.evaluate(dict(arrays), self.batch_size, progress=False,
-                                               what="the baseline search's points")
+        output, gradients = self.plan.evaluate(
+            dict(arrays), self.batch_size, progress=False, what="the baseline search's points"
+        )
         return output.astype(np.float64), {k: v.astype(np.float64) for k, v in gradients.items()}
 
 
@@ -112,14 +114,19 @@ class Baseline:
     def resolve(self, context) -> ResolvedBaseline:
         raise NotImplementedError
 
-    def redrawn(self, seed: int) -> "Baseline":
+    def redrawn(self, seed: int) -> Baseline:
         """The same recipe on a fresh draw of its reference rows (itself when it has none)."""
         return self
 
     def _record(self, context, arrays, **facts) -> dict:
         scores = context.score(arrays)
-        record = {"kind": self.kind, "statement": self.statement, "points": int(scores.size),
-                  "baseline_score": float(scores.mean()), **facts}
+        record = {
+            "kind": self.kind,
+            "statement": self.statement,
+            "points": int(scores.size),
+            "baseline_score": float(scores.mean()),
+            **facts,
+        }
         if scores.size == 1:
             record["point"] = describe_point(arrays, context.feature_names)
         return record
@@ -134,7 +141,7 @@ class _FromReference(Baseline):
     seed: int = 0
     bootstrap: bool = False
 
-    def redrawn(self, seed: int) -> "Baseline":
+    def redrawn(self, seed: int) -> Baseline:
         """A fresh sample of the same size (a bootstrap resample when all rows were used)."""
         return replace(self, seed=int(seed), bootstrap=self.sample is None)
 
@@ -174,8 +181,10 @@ class AverageInput(_PointFromReference):
     """The mean input of the reference rows (``b = 1/N sum_i x^i``): one point."""
 
     kind = "average input"
-    statement = ("Every input at its mean over the reference rows (all applicants). A nonlinear model's "
-                 "score at this point is not its average score; both are recorded.")
+    statement = (
+        "Every input at its mean over the reference rows (all applicants). A nonlinear model's "
+        "score at this point is not its average score; both are recorded."
+    )
 
     @staticmethod
     def summarise(rows):
@@ -201,8 +210,10 @@ class ReferenceSet(_FromReference):
 
     draws: int = 100
     kind = "reference set"
-    statement = ("Attributions averaged over baselines drawn from the reference rows (expected gradients): "
-                 "they explain the difference from the average score of those rows.")
+    statement = (
+        "Attributions averaged over baselines drawn from the reference rows (expected gradients): "
+        "they explain the difference from the average score of those rows."
+    )
 
     def resolve(self, context) -> ResolvedBaseline:
         rows, facts = self.reference_rows(context)
@@ -219,8 +230,10 @@ def passing_band(cutoff: float, band: float, passing: str) -> tuple:
     """Scores "at or slightly better than" the cut-off: ``[cutoff - band, cutoff]`` when lower
     scores pass (a probability of default), ``[cutoff, cutoff + band]`` when higher scores pass."""
     if passing not in ("below", "above"):
-        raise NBExplainError(f"passing must be 'below' (lower scores are approved, e.g. P(default)) or 'above' "
-                             f"(higher scores are approved, e.g. score points); got {passing!r}.")
+        raise NBExplainError(
+            f"passing must be 'below' (lower scores are approved, e.g. P(default)) or 'above' "
+            f"(higher scores are approved, e.g. score points); got {passing!r}."
+        )
     if not band > 0:
         raise NBExplainError(f"band must be positive; got {band}.")
     return (cutoff - band, cutoff) if passing == "below" else (cutoff, cutoff + band)
@@ -250,17 +263,27 @@ class CutoffCohort(_FromReference):
         scores = context.score(rows)
         members = np.flatnonzero((scores >= low) & (scores <= high))
         if members.size == 0:
-            raise InputDataError(f"No reference row scores within [{low:.4g}, {high:.4g}] (cut-off {self.cutoff}, "
-                                 f"band {self.band}); the scores range over [{scores.min():.4g}, {scores.max():.4g}]. "
-                                 "Widen the band or check the cut-off.")
+            raise InputDataError(
+                f"No reference row scores within [{low:.4g}, {high:.4g}] (cut-off {self.cutoff}, "
+                f"band {self.band}); the scores range over [{scores.min():.4g}, {scores.max():.4g}]. "
+                "Widen the band or check the cut-off."
+            )
         cohort = take_rows(rows, members)
-        facts.update(cutoff=float(self.cutoff), band=float(self.band), passing=self.passing,
-                     score_range=[low, high], cohort_size=int(members.size), aggregate=self.aggregate)
+        facts.update(
+            cutoff=float(self.cutoff),
+            band=float(self.band),
+            passing=self.passing,
+            score_range=[low, high],
+            cohort_size=int(members.size),
+            aggregate=self.aggregate,
+        )
         if self.aggregate == "mean":
             cohort = {name: array.mean(axis=0, keepdims=True) for name, array in cohort.items()}
             facts["cohort_average_score"] = float(scores[members].mean())
         elif members.size > self.draws:
-            chosen = np.sort(np.random.default_rng(self.seed + 7919).choice(members.size, int(self.draws), replace=False))
+            chosen = np.sort(
+                np.random.default_rng(self.seed + 7919).choice(members.size, int(self.draws), replace=False)
+            )
             cohort = take_rows(cohort, chosen)
         return ResolvedBaseline(cohort, self._record(context, cohort, **facts))
 
@@ -299,7 +322,7 @@ class BestScore(_FromReference):
         low = {n: a.min(axis=0) for n, a in rows.items()}
         high = {n: a.max(axis=0) for n, a in rows.items()}
         span = {n: np.where(high[n] > low[n], high[n] - low[n], 1.0) for n in rows}
-        point = {n: a.astype(np.float64) for n, a in take_rows(rows, order[:max(1, int(self.starts))]).items()}
+        point = {n: a.astype(np.float64) for n, a in take_rows(rows, order[: max(1, int(self.starts))]).items()}
         best_value, best_point = np.inf, None
         for step in range(int(self.iterations) + 1):
             value, gradients = context.gradient({n: a.astype(context.dtype) for n, a in point.items()})
@@ -311,8 +334,13 @@ class BestScore(_FromReference):
             for n in point:  # a step of at most 5 % of each input's range, shrinking to 0
                 direction = np.sign(sign * gradients[n])
                 point[n] = np.clip(point[n] - rate * span[n] * direction, low[n], high[n])
-        facts.update(starts=int(self.starts), iterations=int(self.iterations),
-                     best_applicant_score=float(sign * scores[order[0]]))
+        facts.update(
+            starts=int(self.starts),
+            iterations=int(self.iterations),
+            best_applicant_score=float(sign * scores[order[0]]),
+        )
+        if best_point is None:
+            raise NBExplainError("The best-score search found no finite score.")
         best_point = {n: a.astype(context.dtype) for n, a in best_point.items()}
         return ResolvedBaseline(best_point, self._record(context, best_point, **facts))
 
@@ -328,8 +356,10 @@ class UserPoint(Baseline):
     def resolve(self, context) -> ResolvedBaseline:
         prepared = context.prepare(self.point, "baseline point")
         if prepared.n_samples != 1:
-            raise InputDataError(f"A user baseline is ONE point; got {prepared.n_samples} rows. For one baseline per "
-                                 "sample use PairedBaseline, for a set of baselines ReferenceSet.")
+            raise InputDataError(
+                f"A user baseline is ONE point; got {prepared.n_samples} rows. For one baseline per "
+                "sample use PairedBaseline, for a set of baselines ReferenceSet."
+            )
         return ResolvedBaseline(prepared.arrays, self._record(context, prepared.arrays))
 
 
@@ -345,8 +375,12 @@ class PairedBaseline(Baseline):
     def resolve(self, context) -> ResolvedBaseline:
         prepared = context.prepare(self.points, "paired baseline points")
         scores = context.score(prepared.arrays)
-        record = {"kind": self.kind, "statement": self.statement, "points": int(scores.size),
-                  "baseline_score": float(scores.mean())}
+        record = {
+            "kind": self.kind,
+            "statement": self.statement,
+            "points": int(scores.size),
+            "baseline_score": float(scores.mean()),
+        }
         return ResolvedBaseline(prepared.arrays, record, per_sample=True)
 
 
@@ -359,9 +393,20 @@ def as_baseline(baseline) -> Baseline:
         raise NBExplainError(
             "An attribution needs an explicit baseline, the point its scores are measured against: for "
             "example AverageInput(X_reference), ReferenceSet(X_reference), CutoffCohort(X_reference, cutoff=0.5), "
-            "BestScore(X_reference) or UserPoint(x) (see nbexplain.baselines).")
+            "BestScore(X_reference) or UserPoint(x) (see nbexplain.baselines)."
+        )
     return UserPoint(baseline)
 
 
-__all__ = ["AverageInput", "Baseline", "BestScore", "CutoffCohort", "MedianInput", "PairedBaseline", "ReferenceSet",
-           "ResolvedBaseline", "UserPoint", "as_baseline"]
+__all__ = [
+    "AverageInput",
+    "Baseline",
+    "BestScore",
+    "CutoffCohort",
+    "MedianInput",
+    "PairedBaseline",
+    "ReferenceSet",
+    "ResolvedBaseline",
+    "UserPoint",
+    "as_baseline",
+]

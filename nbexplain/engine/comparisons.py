@@ -11,6 +11,7 @@ Horel et al. (2018), section 4, compare the network's sensitivity ranking with t
 All three are reported as shares summing to 100, so that they can be drawn side by side; the
 signed coefficients of the logistic model are kept in ``signed``.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,9 +42,20 @@ def _shares(values) -> np.ndarray:
 
 
 def _explanation(values, features, method, formula, parameters, signed=None, **meta) -> Explanation:
-    return Explanation(_shares(values), ("feature",), {"feature": tuple(features)},
-                       {"method": method, "formula": formula, "parameters": parameters, "version": __version__,
-                        "normalised": "shares summing to 100", **meta}, signed=signed)
+    return Explanation(
+        _shares(values),
+        ("feature",),
+        {"feature": tuple(features)},
+        {
+            "method": method,
+            "formula": formula,
+            "parameters": parameters,
+            "version": __version__,
+            "normalised": "shares summing to 100",
+            **meta,
+        },
+        signed=signed,
+    )
 
 
 def tree_importance(X, y, max_depth: int = 4, seed: int = 0, X_test=None, y_test=None) -> Explanation:
@@ -55,10 +67,17 @@ def tree_importance(X, y, max_depth: int = 4, seed: int = 0, X_test=None, y_test
     tree = DecisionTreeClassifier(max_depth=max_depth, random_state=seed).fit(X.to_numpy(), np.asarray(y))
     seconds = time.perf_counter() - started
     extra = {} if X_test is None else {"test_error": float(1 - tree.score(_frame(X_test).to_numpy(), y_test))}
-    return _explanation(tree.feature_importances_, X.columns, "decision tree impurity importance",
-                        "sum over splits on j of n_node/n * (impurity - weighted child impurity)",
-                        {"max_depth": max_depth, "criterion": "gini", "seed": seed}, n_samples=len(X),
-                        seconds=seconds, train_error=float(1 - tree.score(X.to_numpy(), y)), **extra)
+    return _explanation(
+        tree.feature_importances_,
+        X.columns,
+        "decision tree impurity importance",
+        "sum over splits on j of n_node/n * (impurity - weighted child impurity)",
+        {"max_depth": max_depth, "criterion": "gini", "seed": seed},
+        n_samples=len(X),
+        seconds=seconds,
+        train_error=float(1 - tree.score(X.to_numpy(), y)),
+        **extra,
+    )
 
 
 def logistic_importance(X, y, C: float = 0.01, X_test=None, y_test=None) -> Explanation:
@@ -77,11 +96,18 @@ def logistic_importance(X, y, C: float = 0.01, X_test=None, y_test=None) -> Expl
     if X_test is not None:
         test = (_frame(X_test).to_numpy(dtype=float) - mean) / scale
         extra["test_error"] = float(1 - model.score(test, y_test))
-    return _explanation(model.coef_[0], X.columns, "lasso logistic coefficient magnitude",
-                        "|beta_j| of logit P(y=1) = beta_0 + sum_j beta_j z_j, z standardised",
-                        {"C": C, "penalty": "l1", "solver": "liblinear"}, signed=model.coef_[0].copy(),
-                        n_samples=len(X), seconds=seconds,
-                        train_error=float(1 - model.score((values - mean) / scale, y)), **extra)
+    return _explanation(
+        model.coef_[0],
+        X.columns,
+        "lasso logistic coefficient magnitude",
+        "|beta_j| of logit P(y=1) = beta_0 + sum_j beta_j z_j, z standardised",
+        {"C": C, "penalty": "l1", "solver": "liblinear"},
+        signed=model.coef_[0].copy(),
+        n_samples=len(X),
+        seconds=seconds,
+        train_error=float(1 - model.score((values - mean) / scale, y)),
+        **extra,
+    )
 
 
 def surrogate_importances(X, y) -> dict:
@@ -105,8 +131,16 @@ def keras_probabilities(model):
     return predict
 
 
-def lime_counts(predict_proba, X_train, X_explain, num_features: int = 5, label: int = 1,
-                num_samples: int = 5000, seed: int = 0, progress: bool = True) -> Explanation:
+def lime_counts(
+    predict_proba,
+    X_train,
+    X_explain,
+    num_features: int = 5,
+    label: int = 1,
+    num_samples: int = 5000,
+    seed: int = 0,
+    progress: bool = True,
+) -> Explanation:
     """How often each feature is among the ``num_features`` LIME features of an instance,
     counted over the rows of ``X_explain`` (needs the optional package ``lime``).
 
@@ -119,18 +153,30 @@ def lime_counts(predict_proba, X_train, X_explain, num_features: int = 5, label:
 
     X_train, X_explain = _frame(X_train), _frame(X_explain)
     features = list(X_train.columns)
-    explainer = LimeTabularExplainer(X_train.to_numpy(dtype=float), feature_names=features, mode="classification",
-                                     discretize_continuous=True, random_state=seed)
+    explainer = LimeTabularExplainer(
+        X_train.to_numpy(dtype=float),
+        feature_names=features,
+        mode="classification",
+        discretize_continuous=True,
+        random_state=seed,
+    )
     counts = np.zeros(len(features))
     started = time.perf_counter()
     for row in tqdm(X_explain.to_numpy(dtype=float), desc="LIME", unit="instance", disable=not progress):
-        explained = explainer.explain_instance(row, predict_proba, labels=(label,), num_features=num_features,
-                                               num_samples=num_samples)
+        explained = explainer.explain_instance(
+            row, predict_proba, labels=(label,), num_features=num_features, num_samples=num_samples
+        )
         for index, _ in explained.as_map()[label]:
             counts[index] += 1
     seconds = time.perf_counter() - started
-    return _explanation(counts, features, "LIME selection counts",
-                        "count over instances of [feature j among the instance's top LIME features]",
-                        {"num_features": num_features, "num_samples": num_samples, "label": label, "seed": seed},
-                        counts=counts.astype(int).tolist(), n_samples=len(X_explain), seconds=seconds,
-                        seconds_per_instance=seconds / max(len(X_explain), 1))
+    return _explanation(
+        counts,
+        features,
+        "LIME selection counts",
+        "count over instances of [feature j among the instance's top LIME features]",
+        {"num_features": num_features, "num_samples": num_samples, "label": label, "seed": seed},
+        counts=counts.astype(int).tolist(),
+        n_samples=len(X_explain),
+        seconds=seconds,
+        seconds_per_instance=seconds / max(len(X_explain), 1),
+    )

@@ -53,16 +53,21 @@ def _path_quadrature(function: GradientFunction) -> Any:
         path = {}
         for name in function.names:
             shape = list(x[name].shape[1:])
-            a = tf.reshape(nodes, [1, -1] + [1] * len(shape))                     # (1, m, 1, ...)
-            points = b[name][:, None] + a * (x[name] - b[name])[:, None]          # (p, m, *shape)
+            a = tf.reshape(nodes, [1, -1] + [1] * len(shape))  # (1, m, 1, ...)
+            points = b[name][:, None] + a * (x[name] - b[name])[:, None]  # (p, m, *shape)
             path[name] = tf.reshape(points, [-1, *shape])
         _, grads = function.step(path)
-        return {name: tf.reduce_sum(tf.reshape(grads[name], [-1, m, int(np.prod(x[name].shape[1:]))])
-                                    * weights[None, :, None], axis=1) for name in function.names}
+        return {
+            name: tf.reduce_sum(
+                tf.reshape(grads[name], [-1, m, int(np.prod(x[name].shape[1:]))]) * weights[None, :, None], axis=1
+            )
+            for name in function.names
+        }
 
     vector = tf.TensorSpec((None,), function.dtype)
-    return tf.function(integrate, input_signature=[function.signature, function.signature, vector, vector],
-                       autograph=False)
+    return tf.function(
+        integrate, input_signature=[function.signature, function.signature, vector, vector], autograph=False
+    )
 
 
 def path_integral(function: GradientFunction, x: dict, b: dict, nodes: np.ndarray, weights: np.ndarray) -> dict:
@@ -71,10 +76,12 @@ def path_integral(function: GradientFunction, x: dict, b: dict, nodes: np.ndarra
     tf = tensorflow_module()
     traced = function.derived("integrated gradients path", _path_quadrature)
     dtype = function.dtype.as_numpy_dtype
-    result = traced({k: tf.convert_to_tensor(v) for k, v in x.items()},
-                    {k: tf.convert_to_tensor(v) for k, v in b.items()},
-                    tf.convert_to_tensor(np.asarray(nodes, dtype=dtype)),
-                    tf.convert_to_tensor(np.asarray(weights, dtype=dtype)))
+    result = traced(
+        {k: tf.convert_to_tensor(v) for k, v in x.items()},
+        {k: tf.convert_to_tensor(v) for k, v in b.items()},
+        tf.convert_to_tensor(np.asarray(nodes, dtype=dtype)),
+        tf.convert_to_tensor(np.asarray(weights, dtype=dtype)),
+    )
     return {k: v.numpy() for k, v in result.items()}
 
 
@@ -100,8 +107,17 @@ class IntegratedGradients(GradientExplainer):
 
     method = "integrated gradients"
 
-    def __init__(self, model: Any, *, steps: int | str = 64, rule: str = "gausslegendre", tolerance: float = 1e-4,
-                 min_steps: int = 8, max_steps: int = 1024, **shared: Any) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        steps: int | str = 64,
+        rule: str = "gausslegendre",
+        tolerance: float = 1e-4,
+        min_steps: int = 8,
+        max_steps: int = 1024,
+        **shared: Any,
+    ) -> None:
         super().__init__(model, **shared)
         self.steps = steps
         self.rule = rule
@@ -113,21 +129,30 @@ class IntegratedGradients(GradientExplainer):
         """Refuse parameters that cannot be used, naming the accepted values."""
         if self.rule not in RULES:
             raise unknown_name("quadrature rule", self.rule, RULES)
-        whole = lambda value: isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))  # noqa: E731
-        if self.steps != "auto" and not (whole(self.steps) and self.steps >= 1):
-            raise NBExplainError(f"steps must be a positive whole number of quadrature points or 'auto'; "
-                                 f"got {self.steps!r}.")
-        if not (whole(self.min_steps) and whole(self.max_steps) and 1 <= self.min_steps <= self.max_steps):
-            raise NBExplainError(f"Need whole numbers 1 <= min_steps <= max_steps; got {self.min_steps!r} and "
-                                 f"{self.max_steps!r}.")
-        if isinstance(self.tolerance, (bool, np.bool_)) or not isinstance(self.tolerance, (int, float, np.number)) \
-                or not np.isfinite(self.tolerance) or not self.tolerance > 0:
-            raise NBExplainError(f"tolerance must be a positive number (a completeness error in units of the score, "
-                                 f"e.g. 1e-6); got {self.tolerance!r}.")
+        if self.steps != "auto" and not (_whole(self.steps) and int(self.steps) >= 1):
+            raise NBExplainError(
+                f"steps must be a positive whole number of quadrature points or 'auto'; got {self.steps!r}."
+            )
+        if not (_whole(self.min_steps) and _whole(self.max_steps) and 1 <= self.min_steps <= self.max_steps):
+            raise NBExplainError(
+                f"Need whole numbers 1 <= min_steps <= max_steps; got {self.min_steps!r} and {self.max_steps!r}."
+            )
+        if (
+            isinstance(self.tolerance, (bool, np.bool_))
+            or not isinstance(self.tolerance, (int, float, np.number))
+            or not np.isfinite(self.tolerance)
+            or not self.tolerance > 0
+        ):
+            raise NBExplainError(
+                f"tolerance must be a positive number (a completeness error in units of the score, "
+                f"e.g. 1e-6); got {self.tolerance!r}."
+            )
         if self.embeddings:
-            raise NBExplainError("Integrated Gradients cannot interpolate between categorical ids (there is no "
-                                 "straight path from one id to another): drop embeddings=..., explain the ids with "
-                                 "Sensitivity, or one-hot encode the category and use groups=....")
+            raise NBExplainError(
+                "Integrated Gradients cannot interpolate between categorical ids (there is no "
+                "straight path from one id to another): drop embeddings=..., explain the ids with "
+                "Sensitivity, or one-hot encode the category and use groups=...."
+            )
 
     # ----------------------------------------------------------------- public
     def explain(self, X, baseline) -> Attributions:
@@ -162,16 +187,26 @@ class IntegratedGradients(GradientExplainer):
         error = np.abs(_totals(values) - (fx - baseline_score))
         meta = self._meta(plan, resolved.description, error, draws=draws)
         self._warn_if_short(meta, error)
-        return Attributions(values=values, data=xs, score=fx, baseline_score=baseline_score, completeness_error=error,
-                            steps=steps, layout=self.layout(plan), meta=meta, sample_labels=plan.prepared.sample_labels)
+        return Attributions(
+            values=values,
+            data=xs,
+            score=fx,
+            baseline_score=baseline_score,
+            completeness_error=error,
+            steps=steps,
+            layout=self.layout(plan),
+            meta=meta,
+            sample_labels=plan.prepared.sample_labels,
+        )
 
     def difference(self, X, Y) -> Attributions:
         """Applicant against applicant: row ``i`` of ``X`` explained against row ``i`` of ``Y``
         (``f(x^i) - f(y^i)`` split among the inputs)."""
         return self.explain(X, PairedBaseline(Y, statement="Each applicant of X against the same row of Y."))
 
-    def compare_populations(self, A, B, max_pairs: int = 20_000, exact: bool | None = None, seed: int = 0,
-                            labels=("A", "B")) -> Attributions:
+    def compare_populations(
+        self, A, B, max_pairs: int = 20_000, exact: bool | None = None, seed: int = 0, labels=("A", "B")
+    ) -> Attributions:
         """The average attribution over pairs (a in A, b in B) of IG(a; baseline b).
 
         It sums to the mean over pairs of ``f(a) - f(b)``, which over ALL pairs is exactly
@@ -213,26 +248,47 @@ class IntegratedGradients(GradientExplainer):
         mean = {name: (sums[name] / pairs)[None] for name in plan.names}
         standard_error = None
         if not exact:
-            standard_error = {name: np.sqrt(np.maximum(squares[name] / pairs - np.square(mean[name][0]), 0.0)
-                                            / (pairs - 1))[None] for name in plan.names}
+            standard_error = {
+                name: np.sqrt(np.maximum(squares[name] / pairs - np.square(mean[name][0]), 0.0) / (pairs - 1))[None]
+                for name in plan.names
+            }
         pair_difference = moments[0] / pairs
-        difference_se = np.sqrt(max(moments[1] / pairs - pair_difference ** 2, 0.0) / (pairs - 1)) if not exact else 0.0
+        difference_se = np.sqrt(max(moments[1] / pairs - pair_difference**2, 0.0) / (pairs - 1)) if not exact else 0.0
         score_gap = fx.mean() - fb.mean()
         error = np.abs(_totals(mean) - score_gap)
-        description = {"kind": "population", "statement": f"Every member of {labels[0]!r} against every member "
-                       f"of {labels[1]!r}" + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
-                       "points": n_b, "baseline_score": float(fb.mean())}
+        description = {
+            "kind": "population",
+            "statement": f"Every member of {labels[0]!r} against every member "
+            f"of {labels[1]!r}" + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
+            "points": n_b,
+            "baseline_score": float(fb.mean()),
+        }
         meta = self._meta(plan, description, error, draws=n_b)
-        meta.update(view="population difference", populations=list(labels), sizes=[n_a, n_b], exact=exact,
-                    pairs=pairs, seed=None if exact else seed,
-                    quadrature_error=float(abs(_totals(mean)[0] - pair_difference)),
-                    max_pair_error=float(max(pair_errors)),
-                    sampling_standard_error=float(difference_se),
-                    formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs")
+        meta.update(
+            view="population difference",
+            populations=list(labels),
+            sizes=[n_a, n_b],
+            exact=exact,
+            pairs=pairs,
+            seed=None if exact else seed,
+            quadrature_error=float(abs(_totals(mean)[0] - pair_difference)),
+            max_pair_error=float(max(pair_errors)),
+            sampling_standard_error=float(difference_se),
+            formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs",
+        )
         data = {name: xs[name].mean(axis=0, keepdims=True) for name in plan.names}
-        return Attributions(values=mean, data=data, score=[fx.mean()], baseline_score=[fb.mean()],
-                            completeness_error=error, steps=[int(moments[2])], layout=self.layout(plan), meta=meta,
-                            sample_labels=(f"{labels[0]} - {labels[1]}",), standard_error=standard_error)
+        return Attributions(
+            values=mean,
+            data=data,
+            score=np.array([fx.mean()]),
+            baseline_score=np.array([fb.mean()]),
+            completeness_error=error,
+            steps=np.array([int(moments[2])]),
+            layout=self.layout(plan),
+            meta=meta,
+            sample_labels=(f"{labels[0]} - {labels[1]}",),
+            standard_error=standard_error,
+        )
 
     def resolve_baseline(self, baseline, X) -> ResolvedBaseline:
         """Resolve ``baseline`` once, for inputs like ``X``; pass the result to later
@@ -246,15 +302,21 @@ class IntegratedGradients(GradientExplainer):
         if plan.resolved.many_to_many:
             raise OutputSelectionError(
                 f"The output ({plan.resolved.description}) is a sequence: Integrated Gradients splits ONE score "
-                "per sample. Choose the step to explain with time_step=... (for example -1, the last step).")
+                "per sample. Choose the step to explain with time_step=... (for example -1, the last step)."
+            )
         return plan
 
     def _resolve(self, plan, baseline) -> ResolvedBaseline:
         if isinstance(baseline, ResolvedBaseline):
             for name in plan.names:
-                if name not in baseline.arrays or baseline.arrays[name].shape[1:] != plan.prepared.arrays[name].shape[1:]:
-                    raise NBExplainError(f"The resolved baseline does not fit input {name!r} of this data; resolve "
-                                         "it again for this model and data.")
+                if (
+                    name not in baseline.arrays
+                    or baseline.arrays[name].shape[1:] != plan.prepared.arrays[name].shape[1:]
+                ):
+                    raise NBExplainError(
+                        f"The resolved baseline does not fit input {name!r} of this data; resolve "
+                        "it again for this model and data."
+                    )
             return baseline
         return as_baseline(baseline).resolve(BaselineContext(plan, self.batch_size))
 
@@ -285,7 +347,9 @@ class IntegratedGradients(GradientExplainer):
                 while todo.size:
                     attributions = self._path_integral(plan, xs, bs, px[todo], pb[todo], steps, rows)
                     error = np.abs(_totals(attributions) - target[todo])
-                    done = (error <= self.tolerance) | (steps >= self.max_steps) if adaptive else np.ones(todo.size, bool)
+                    done = (
+                        (error <= self.tolerance) | (steps >= self.max_steps) if adaptive else np.ones(todo.size, bool)
+                    )
                     for name in plan.names:
                         result[name][todo[done]] = attributions[name][done]
                     used[todo[done]], errors[todo[done]] = steps, error[done]
@@ -302,29 +366,44 @@ class IntegratedGradients(GradientExplainer):
         out = {name: np.empty((len(px), *xs[name].shape[1:])) for name in plan.names}
         per_call = max(1, rows // steps)
         for start in range(0, len(px), per_call):
-            i, j = px[start:start + per_call], pb[start:start + per_call]
-            x = {name: xs[name][i] for name in plan.names}        # (p, *shape), in the model's dtype
+            i, j = px[start : start + per_call], pb[start : start + per_call]
+            x = {name: xs[name][i] for name in plan.names}  # (p, *shape), in the model's dtype
             b = {name: bs[name][j] for name in plan.names}
             integrals = path_integral(plan.function, x, b, nodes, weights)  # {input: (p, elements)}
             for name in plan.names:
-                delta = x[name].astype(np.float64) - b[name]     # exact: the attributions' factor
-                out[name][start:start + len(i)] = integrals[name].reshape(delta.shape) * delta
+                delta = x[name].astype(np.float64) - b[name]  # exact: the attributions' factor
+                out[name][start : start + len(i)] = integrals[name].reshape(delta.shape) * delta
         return out
 
     def _meta(self, plan, baseline, error, draws) -> dict:
-        meta = self.meta(plan, formula=FORMULA, rule=self.rule, steps=self.steps,
-                         steps_range=[self.min_steps, self.max_steps] if self.steps == "auto" else None,
-                         tolerance=self.tolerance, tolerance_met=bool(np.all(error <= self.tolerance)),
-                         max_completeness_error=float(error.max()), baseline=dict(baseline),
-                         baselines_per_sample=int(draws))
+        meta = self.meta(
+            plan,
+            formula=FORMULA,
+            rule=self.rule,
+            steps=self.steps,
+            steps_range=[self.min_steps, self.max_steps] if self.steps == "auto" else None,
+            tolerance=self.tolerance,
+            tolerance_met=bool(np.all(error <= self.tolerance)),
+            max_completeness_error=float(error.max()),
+            baseline=dict(baseline),
+            baselines_per_sample=int(draws),
+        )
         return meta
 
     def _warn_if_short(self, meta, error):
         if self.steps == "auto" and not meta["tolerance_met"]:
             missed = int(np.sum(error > self.tolerance))
-            warnings.warn(f"{missed} of {error.size} samples did not reach completeness error <= {self.tolerance:g} "
-                          f"within max_steps={self.max_steps} (largest error {error.max():.3g}); raise max_steps or the "
-                          f"tolerance. A float32 model cannot go much below about 1e-7 times its score.", stacklevel=3)
+            warnings.warn(
+                f"{missed} of {error.size} samples did not reach completeness error <= {self.tolerance:g} "
+                f"within max_steps={self.max_steps} (largest error {error.max():.3g}); raise max_steps or the "
+                f"tolerance. A float32 model cannot go much below about 1e-7 times its score.",
+                stacklevel=3,
+            )
+
+
+def _whole(value: Any) -> bool:
+    """An integer that is not a bool (``steps=True`` is not one step)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _totals(values: dict) -> np.ndarray:

@@ -32,7 +32,18 @@ class Sensitivity(GradientExplainer):
         prepared = plan.prepared
         score, gradients = plan.evaluate(prepared.arrays, self.batch_size, self.progress, labels=prepared.sample_labels)
         layout = self.layout(plan)
-        architecture = ("many-to-many" if plan.resolved.many_to_many else
-                        "many-to-one" if any(s.kind == "sequence" for s in layout) else "non-sequential")
-        return Sensitivities(gradients=gradients, data=prepared.arrays, score=score, layout=layout,
-                             meta=self.meta(plan, architecture=architecture), sample_labels=prepared.sample_labels)
+        architecture = (
+            "many-to-many"
+            if plan.resolved.many_to_many
+            else "many-to-one"
+            if any(s.kind == "sequence" for s in layout)
+            else "non-sequential"
+        )
+        return Sensitivities(
+            gradients=gradients,
+            data=prepared.arrays,
+            score=score,
+            layout=layout,
+            meta=self.meta(plan, architecture=architecture),
+            sample_labels=prepared.sample_labels,
+        )

@@ -1,8 +1,7 @@
 """What nbexplain needs to know about a Keras 3 model: its inputs, how to call it, its outputs,
 the layer that applies the final sigmoid/softmax, and a fingerprint of architecture and weights."""
-from __future__ import annotations
 
-from .._tensorflow import keras_module
+from __future__ import annotations
 
 import hashlib
 import json
@@ -10,6 +9,7 @@ import weakref
 
 import numpy as np
 
+from .._tensorflow import keras_module
 from ..errors import NBExplainError, OutputSelectionError, unknown_name
 from .inputs import ModelInput
 
@@ -20,8 +20,10 @@ def check_model(model):
 
     if not isinstance(model, keras.Model):
         kind = type(model).__module__ + "." + type(model).__name__
-        raise NBExplainError(f"Expected a Keras 3 model (keras.Model), got {kind}. Tree ensembles and other "
-                             "non-differentiable models are not explained by gradients; wrap a Keras model.")
+        raise NBExplainError(
+            f"Expected a Keras 3 model (keras.Model), got {kind}. Tree ensembles and other "
+            "non-differentiable models are not explained by gradients; wrap a Keras model."
+        )
 
 
 def model_inputs(model):
@@ -39,8 +41,10 @@ def model_inputs(model):
         tensors = []
     if not tensors:
         return None, None
-    specs = [ModelInput(str(getattr(t, "name", f"input_{i}")), tuple(t.shape[1:]), str(t.dtype))
-             for i, t in enumerate(tensors)]
+    specs = [
+        ModelInput(str(getattr(t, "name", f"input_{i}")), tuple(t.shape[1:]), str(t.dtype))
+        for i, t in enumerate(tensors)
+    ]
     return specs, ("single" if len(specs) == 1 else "list")
 
 
@@ -113,9 +117,11 @@ def _output_node(model, output_index):
     except (AttributeError, ValueError):
         pass
     if not tensors:
-        raise OutputSelectionError("logit=True needs a Sequential or functional model whose last layer applies "
-                                   "the sigmoid/softmax; this model does not expose its layers' graph. Make the "
-                                   "model output logits and explain that output instead.")
+        raise OutputSelectionError(
+            "logit=True needs a Sequential or functional model whose last layer applies "
+            "the sigmoid/softmax; this model does not expose its layers' graph. Make the "
+            "model output logits and explain that output instead."
+        )
     layer, node_index, _ = tensors[output_index]._keras_history
     node = layer._inbound_nodes[node_index]
     return layer, node.input_tensors[0]
@@ -134,17 +140,20 @@ def activation_layer(model, output_index):
     layer, _ = _output_node(model, output_index)
     name = _activation_name(layer)
     if name not in ("softmax", "sigmoid"):
-        raise OutputSelectionError(f"logit=True: the output layer {layer.name!r} applies activation {name!r}, not "
-                                   "sigmoid or softmax, so its output already is the score; drop logit=True.")
+        raise OutputSelectionError(
+            f"logit=True: the output layer {layer.name!r} applies activation {name!r}, not "
+            "sigmoid or softmax, so its output already is the score; drop logit=True."
+        )
     if type(layer).__name__ not in ("Dense", "Activation", "Softmax"):
         raise OutputSelectionError(
             f"logit=True: the output layer {layer.name!r} is a {type(layer).__name__} with a {name} activation; "
             "nbexplain reads logits from a Dense output layer or from a separate Activation / Softmax layer. "
-            "Move the activation into its own layer (keras.layers.Activation) and explain again.")
+            "Move the activation into its own layer (keras.layers.Activation) and explain again."
+        )
     return layer
 
 
-_LOGITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOGITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def logit_model(model, output_index):
@@ -189,7 +198,7 @@ def fingerprint(model) -> str:
     return digest.hexdigest()[:16]
 
 
-_CONFIGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CONFIGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _config_text(model) -> bytes:

@@ -5,6 +5,7 @@ Every problem is reported here, before TensorFlow sees the data, with what was w
 do: wrong rank or shape, NaN or inf (which rows and columns), non-numeric columns, integer ids,
 an empty data set, names that do not match.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -60,8 +61,10 @@ def _split_by_input(X, model_inputs):
     if len(model_inputs) > 1:
         if isinstance(X, (list, tuple)) and len(X) == len(model_inputs):
             return list(X)
-        raise InputDataError(f"The model has {len(model_inputs)} inputs {names}: pass a dict "
-                             "{input name: data} or a list with one array per input, in that order.")
+        raise InputDataError(
+            f"The model has {len(model_inputs)} inputs {names}: pass a dict "
+            "{input name: data} or a list with one array per input, in that order."
+        )
     return [X]
 
 
@@ -72,8 +75,10 @@ def match_columns(frame, wanted, name):
     if columns == list(wanted):
         return frame
     if len(set(columns)) != len(columns):
-        raise InputDataError(f"Input {name!r}: the DataFrame has duplicate column names "
-                             f"{sorted({c for c in columns if columns.count(c) > 1})}.")
+        raise InputDataError(
+            f"Input {name!r}: the DataFrame has duplicate column names "
+            f"{sorted({c for c in columns if columns.count(c) > 1})}."
+        )
     missing = [w for w in wanted if w not in columns]
     extra = [c for c in columns if c not in wanted]
     if missing or extra:
@@ -82,8 +87,10 @@ def match_columns(frame, wanted, name):
             parts.append(f"lacks column(s) {missing}")
         if extra:
             parts.append(f"has column(s) the model does not read {extra}")
-        raise InputDataError(f"Input {name!r}: the DataFrame {' and '.join(parts)}; the model reads "
-                             f"{list(wanted)} (matched by name). Rename or select the columns.")
+        raise InputDataError(
+            f"Input {name!r}: the DataFrame {' and '.join(parts)}; the model reads "
+            f"{list(wanted)} (matched by name). Rename or select the columns."
+        )
     return frame.set_axis(columns, axis=1)[list(wanted)]
 
 
@@ -99,11 +106,16 @@ def _to_array(raw, name, wanted=None):
 
         if wanted is not None:
             raw = match_columns(raw, wanted, name)
-        bad = [str(c) for c, dt in raw.dtypes.items()
-               if not (is_numeric_dtype(dt) or is_bool_dtype(dt)) or is_complex_dtype(dt)]
+        bad = [
+            str(c)
+            for c, dt in raw.dtypes.items()
+            if not (is_numeric_dtype(dt) or is_bool_dtype(dt)) or is_complex_dtype(dt)
+        ]
         if bad:
-            raise InputDataError(f"Input {name!r}: column(s) {bad} are not numeric. Encode them as numbers "
-                                 "(for example one-hot columns declared as a group) before explaining.")
+            raise InputDataError(
+                f"Input {name!r}: column(s) {bad} are not numeric. Encode them as numbers "
+                "(for example one-hot columns declared as a group) before explaining."
+            )
         columns = [str(c) for c in raw.columns]
         index = tuple(raw.index.tolist())
         raw = raw.to_numpy()
@@ -114,11 +126,14 @@ def _to_array(raw, name, wanted=None):
         try:
             array = array.astype(float)
         except (TypeError, ValueError):
-            raise InputDataError(f"Input {name!r} holds values that are not numbers (dtype object). "
-                                 "Convert it to a numeric array first.") from None
+            raise InputDataError(
+                f"Input {name!r} holds values that are not numbers (dtype object). Convert it to a numeric array first."
+            ) from None
     if np.issubdtype(array.dtype, np.complexfloating):
-        raise InputDataError(f"Input {name!r} holds complex numbers; explanations need real numbers (take the real "
-                             "part, the magnitude or both as separate features).")
+        raise InputDataError(
+            f"Input {name!r} holds complex numbers; explanations need real numbers (take the real "
+            "part, the magnitude or both as separate features)."
+        )
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise InputDataError(f"Input {name!r} has dtype {array.dtype}; explanations need numbers.")
     return array, columns, index
@@ -136,13 +151,17 @@ def _check_shape(array, spec: ModelInput):
         hint = ""
         if len(expected) == 2 and array.ndim == 2:
             hint = " A recurrent model takes (samples, time steps, features): reshape the data to 3-D."
-        raise InputDataError(f"Input {spec.name!r}: the model takes arrays of shape {shown} (rank "
-                             f"{len(expected) + 1}) but the data has shape {array.shape} (rank {array.ndim}).{hint}")
+        raise InputDataError(
+            f"Input {spec.name!r}: the model takes arrays of shape {shown} (rank "
+            f"{len(expected) + 1}) but the data has shape {array.shape} (rank {array.ndim}).{hint}"
+        )
     for axis, (e, a) in enumerate(zip(expected, array.shape[1:]), start=1):
         if e is not None and e != a:
             what = "features" if axis == len(expected) else "entries on axis " + str(axis)
-            raise InputDataError(f"Input {spec.name!r}: the model takes {e} {what} per sample (shape {shown}) "
-                                 f"but the data has {a} (shape {array.shape}).")
+            raise InputDataError(
+                f"Input {spec.name!r}: the model takes {e} {what} per sample (shape {shown}) "
+                f"but the data has {a} (shape {array.shape})."
+            )
     return array
 
 
@@ -160,9 +179,11 @@ def _check_finite(array, spec_name, columns, labels=None):
     if labels is not None and tuple(labels) == tuple(range(len(labels))):
         labels = None  # a default index: labels are the positions
     where = "labels" if labels is not None else "positions"
-    raise InputDataError(f"Input {spec_name!r} has NaN or inf in {len(rows)} row(s) ({where} "
-                         f"{row_list(rows, labels)}) and feature(s) {col_names[:20]}. Impute or drop those rows "
-                         "before explaining.")
+    raise InputDataError(
+        f"Input {spec_name!r} has NaN or inf in {len(rows)} row(s) ({where} "
+        f"{row_list(rows, labels)}) and feature(s) {col_names[:20]}. Impute or drop those rows "
+        "before explaining."
+    )
 
 
 def _default_names(name, width, several):
@@ -200,8 +221,10 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
         if array.shape[0] == 0:
             raise InputDataError(f"Input {spec.name!r} is empty (0 samples): there is nothing to explain.")
         if n is not None and array.shape[0] != n:
-            raise InputDataError(f"Inputs have different numbers of samples ({n} and {array.shape[0]} for "
-                                 f"{spec.name!r}); every input needs one entry per sample.")
+            raise InputDataError(
+                f"Inputs have different numbers of samples ({n} and {array.shape[0]} for "
+                f"{spec.name!r}); every input needs one entry per sample."
+            )
         n = array.shape[0]
         if spec.name in id_inputs:
             _check_finite(array, spec.name, given or columns, index)
@@ -212,7 +235,8 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
             raise NotDifferentiableError(
                 f"Model input {spec.name!r} is declared {spec.dtype}: the model reads it as integer ids "
                 "(for example an Embedding lookup) and ids have no derivative. Explain the embedding "
-                "vectors instead (embeddings={input name: Embedding layer name}) or one-hot encode the ids.")
+                "vectors instead (embeddings={input name: Embedding layer name}) or one-hot encode the ids."
+            )
         else:
             if not np.issubdtype(array.dtype, np.floating):
                 notes.append(f"input {spec.name!r} of dtype {array.dtype} was cast to {compute_dtype}")
@@ -224,11 +248,17 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
             raise InputDataError(f"Input {spec.name!r}: {len(given)} feature names for {width} features.")
         names = given or columns or _default_names(spec.name, width, several)
         if len(set(names)) != len(names):
-            raise InputDataError(f"Input {spec.name!r} has duplicate feature names: "
-                                 f"{sorted({x for x in names if names.count(x) > 1})}.")
+            raise InputDataError(
+                f"Input {spec.name!r} has duplicate feature names: {sorted({x for x in names if names.count(x) > 1})}."
+            )
         _check_finite(array, spec.name, names, index)
         array.flags.writeable = False
         arrays[spec.name], names_out[spec.name] = array, tuple(names)
         labels = labels or index
-    return PreparedData(tuple(mi.name for mi in model_inputs), arrays, names_out,
-                        labels if labels is not None else tuple(range(n)), notes)
+    return PreparedData(
+        tuple(mi.name for mi in model_inputs),
+        arrays,
+        names_out,
+        labels if labels is not None else tuple(range(n or 0)),
+        notes,
+    )

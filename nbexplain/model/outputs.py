@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import NotDifferentiableError, OutputSelectionError, unknown_name
 from . import _keras
 
+
 @dataclass(frozen=True)
 class OutputSelection:
     """Which scalar of the model's outputs to differentiate.
@@ -73,13 +74,15 @@ def resolve_output(model, probe_outputs, selection: OutputSelection) -> Resolved
     flat = _keras.flatten_outputs(probe_outputs)
     if selection.output is None:
         if len(flat) > 1:
-            raise OutputSelectionError(f"The model has {len(flat)} outputs {names}: choose one with output=NAME "
-                                       "(or its position).")
+            raise OutputSelectionError(
+                f"The model has {len(flat)} outputs {names}: choose one with output=NAME (or its position)."
+            )
         index = 0
     elif isinstance(selection.output, (int, np.integer)):
         if not -len(flat) <= selection.output < len(flat):
-            raise OutputSelectionError(f"output={selection.output} is out of range: the model has {len(flat)} "
-                                       f"output(s) {names}.")
+            raise OutputSelectionError(
+                f"output={selection.output} is out of range: the model has {len(flat)} output(s) {names}."
+            )
         index = int(selection.output) % len(flat)
     else:
         if str(selection.output) not in names:
@@ -88,19 +91,25 @@ def resolve_output(model, probe_outputs, selection: OutputSelection) -> Resolved
     shape = tuple(flat[index].shape)
     dtype = str(getattr(flat[index], "dtype", "float32"))
     if "float" not in dtype:
-        raise NotDifferentiableError(f"Output {names[index]!r} has dtype {dtype}: an integer output (argmax, "
-                                     "a class id) has no derivative. Explain the probabilities or logits instead.")
+        raise NotDifferentiableError(
+            f"Output {names[index]!r} has dtype {dtype}: an integer output (argmax, "
+            "a class id) has no derivative. Explain the probabilities or logits instead."
+        )
     rank = len(shape)
     if rank not in (1, 2, 3):
-        raise OutputSelectionError(f"Output {names[index]!r} has shape {shape}; nbexplain explains outputs of "
-                                   "shape (n,), (n, units) or (n, time steps, units).")
+        raise OutputSelectionError(
+            f"Output {names[index]!r} has shape {shape}; nbexplain explains outputs of "
+            "shape (n,), (n, units) or (n, time steps, units)."
+        )
     units = 1 if rank == 1 else shape[-1]
     unit = _resolve_unit(selection, units, names[index]) if rank > 1 else None
     time_step = selection.time_step
     if time_step is not None:
         if rank != 3:
-            raise OutputSelectionError(f"time_step={time_step} was given but output {names[index]!r} of shape "
-                                       f"{shape} is not a sequence (n, time steps, units).")
+            raise OutputSelectionError(
+                f"time_step={time_step} was given but output {names[index]!r} of shape "
+                f"{shape} is not a sequence (n, time steps, units)."
+            )
         if not -shape[1] <= time_step < shape[1]:
             raise OutputSelectionError(f"time_step={time_step} is out of range for {shape[1]} output steps.")
         time_step = int(time_step) % shape[1]
@@ -124,9 +133,10 @@ def _resolve_unit(selection, units, name):
         if units == 1:
             return 0
         choices = list(selection.labels) if selection.labels else list(range(units))
-        raise OutputSelectionError(f"Output {name!r} has {units} units: choose which to explain with target=..., "
-                                   f"one of {choices}" + (" (class labels)" if selection.labels else " (class indices)")
-                                   + ".")
+        raise OutputSelectionError(
+            f"Output {name!r} has {units} units: choose which to explain with target=..., "
+            f"one of {choices}" + (" (class labels)" if selection.labels else " (class indices)") + "."
+        )
     if selection.labels is not None and not isinstance(target, (int, np.integer)):
         if target not in selection.labels:
             raise unknown_name("class label", target, selection.labels)
@@ -135,8 +145,10 @@ def _resolve_unit(selection, units, name):
         if not -units <= target < units:
             raise OutputSelectionError(f"target={target} is out of range: output {name!r} has {units} units.")
         return int(target) % units
-    raise OutputSelectionError(f"target={target!r} is a label but no labels=... were given for output {name!r}; "
-                               f"pass labels (one per unit) or a unit index 0..{units - 1}.")
+    raise OutputSelectionError(
+        f"target={target!r} is a label but no labels=... were given for output {name!r}; "
+        f"pass labels (one per unit) or a unit index 0..{units - 1}."
+    )
 
 
 def _is_probability(model, index):
@@ -144,4 +156,3 @@ def _is_probability(model, index):
         return _keras.activation_layer(model, index) is not None
     except OutputSelectionError:
         return False
-

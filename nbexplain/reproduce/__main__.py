@@ -1,9 +1,9 @@
 """``python -m nbexplain.reproduce credit [--data PATH]`` / ``... simulation``: print the paper's
 tables and write its figures."""
+
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -11,20 +11,30 @@ from pathlib import Path
 def _credit(args) -> int:
     from . import credit
 
-    result = credit.run(args.data, repeats=args.repeats, epochs=args.epochs, lime_instances=args.lime_instances,
-                        share=args.share, seed=args.seed)
+    result = credit.run(
+        args.data,
+        repeats=args.repeats,
+        epochs=args.epochs,
+        lime_instances=args.lime_instances,
+        share=args.share,
+        seed=args.seed,
+    )
     record = result.meta["model_record"]
     print(f"\nData: {result.meta['data']} ({result.meta['n_train']} train / {result.meta['n_test']} test rows)")
-    print(f"FCN (64 tanh, l1 0.01): {record['epochs']} epochs, train error {record['train_error']:.2%}, "
-          f"test error {record['test_error']:.2%} ({record['cache']['status']} from {record['cache']['path']})")
+    print(
+        f"FCN (64 tanh, l1 0.01): {record['epochs']} epochs, train error {record['train_error']:.2%}, "
+        f"test error {record['test_error']:.2%} ({record['cache']['status']} from {record['cache']['path']})"
+    )
     print("\nFigures 2 and 3: share of importance (%) and rank by method")
     print(result.rankings().round(2).to_string())
     if result.lime is None:
         print("\n(LIME skipped: install it with pip install 'nbexplain[comparisons]', or --lime-instances was 0)")
     print("\nTime taken (seconds)")
     print(result.timings().round(3).to_string())
-    print(f"\nFeatures covering {args.share:g} % of the importance ({len(result.selected)} of "
-          f"{len(result.importance.values)}): {', '.join(result.selected)}")
+    print(
+        f"\nFeatures covering {args.share:g} % of the importance ({len(result.selected)} of "
+        f"{len(result.importance.values)}): {', '.join(result.selected)}"
+    )
     print(f"\nTable 1: error rates over {args.repeats} trainings (mean, standard deviation)")
     print(result.table1.summary().to_string(float_format=lambda v: f"{v:.4f}"))
     written = result.save(args.out)
@@ -51,8 +61,9 @@ def main(argv=None) -> int:
     credit.add_argument("--data", help="the UCI credit-card file (.xls or .csv); default: the embedded data")
     credit.add_argument("--repeats", type=int, default=30, help="trainings per model for Table 1 (default 30)")
     credit.add_argument("--epochs", type=int, default=100, help="maximum epochs per training (default 100)")
-    credit.add_argument("--lime-instances", type=int, default=200,
-                        help="instances explained by LIME (default 200; 0 skips LIME)")
+    credit.add_argument(
+        "--lime-instances", type=int, default=200, help="instances explained by LIME (default 200; 0 skips LIME)"
+    )
     credit.add_argument("--share", type=float, default=90.0, help="cumulative importance to select (default 90)")
     credit.add_argument("--seed", type=int, default=0)
     credit.add_argument("--out", default="nbexplain-reproduction", help="folder for figures and tables")

@@ -6,12 +6,13 @@ magnitudes; the 90 % cumulative-importance selection; Table 1: train and test er
 l1 network against a 32-unit network on the selected features over N repeated trainings;
 Figure 4: the importance ranking of the smaller network.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from ..results import Explanation
 from ..results.serial import freeze_mapping, to_jsonable
@@ -40,8 +41,12 @@ class CreditReproduction:
         """Figures 2 and 3 as one table: each method's share of importance per feature and rank."""
         import pandas as pd
 
-        columns = {"sensitivity": self.importance, "LIME count": self.lime, "decision tree": self.tree,
-                   "lasso logistic": self.logistic}
+        columns = {
+            "sensitivity": self.importance,
+            "LIME count": self.lime,
+            "decision tree": self.tree,
+            "lasso logistic": self.logistic,
+        }
         table = pd.DataFrame({name: e.to_frame()["importance"] for name, e in columns.items() if e is not None})
         for name in list(table.columns):
             table[f"{name} rank"] = table[name].rank(ascending=False, method="min").astype(int)
@@ -69,11 +74,13 @@ class CreditReproduction:
             "figure2_fcn_importance": ranking_figure(figure2, "Figure 2: global importance of the FCN"),
             "figure3_tree_logistic": ranking_figure(
                 {"(a) decision tree (depth 4)": self.tree, "(b) lasso logistic |coefficients|": self.logistic},
-                "Figure 3: decision tree and logistic regression"),
+                "Figure 3: decision tree and logistic regression",
+            ),
             "selection_cumulative": cumulative_figure(self.importance, self.meta["share"]),
             "figure4_selected_importance": ranking_figure(
                 {f"FCN on the {len(self.selected)} selected features": self.selected_importance},
-                "Figure 4: importance after feature selection"),
+                "Figure 4: importance after feature selection",
+            ),
         }
 
     def save(self, folder) -> list:
@@ -90,10 +97,16 @@ class CreditReproduction:
         for stem, table in tables.items():
             table.to_csv(folder / f"{stem}.csv")
             written.append(folder / f"{stem}.csv")
-        payload = {"meta": to_jsonable(dict(self.meta)), "selected": list(self.selected),
-                   "importance": self.importance.to_dict(), "tree": self.tree.to_dict(),
-                   "logistic": self.logistic.to_dict(), "lime": None if self.lime is None else self.lime.to_dict(),
-                   "selected_importance": self.selected_importance.to_dict(), "table1": self.table1.to_dict()}
+        payload = {
+            "meta": to_jsonable(dict(self.meta)),
+            "selected": list(self.selected),
+            "importance": self.importance.to_dict(),
+            "tree": self.tree.to_dict(),
+            "logistic": self.logistic.to_dict(),
+            "lime": None if self.lime is None else self.lime.to_dict(),
+            "selected_importance": self.selected_importance.to_dict(),
+            "table1": self.table1.to_dict(),
+        }
         (folder / "credit_reproduction.json").write_text(json.dumps(payload, indent=1))
         written.append(folder / "credit_reproduction.json")
         return written
@@ -111,8 +124,16 @@ def _credit_model(data, seed, epochs, progress):
     return fit_credit_model(data, seed=seed, epochs=epochs, progress=progress), "a DataFrame"
 
 
-def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int = 200, share: float = 90.0,
-        seed: int = 0, progress: bool = True) -> CreditReproduction:
+def run(
+    data=None,
+    *,
+    repeats: int = 30,
+    epochs: int = 100,
+    lime_instances: int = 200,
+    share: float = 90.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> CreditReproduction:
     """Run the section-4 experiment.
 
     Parameters
@@ -127,10 +148,10 @@ def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int 
     """
     import numpy as np
 
-    from ..engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
     from ..datasets.credit import CREDIT_FEATURES
     from ..datasets.models import credit_network
     from ..engine import Sensitivity
+    from ..engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
     from ..engine.selection import Candidate, retrain_comparison
 
     demo, source = _credit_model(data, seed, epochs, progress)
@@ -145,8 +166,9 @@ def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int 
     lime = None
     if lime_instances and _installed("lime"):
         rows = np.random.default_rng(seed).choice(len(X_train), size=min(lime_instances, len(X_train)), replace=False)
-        lime = lime_counts(keras_probabilities(demo.model), X_train, X_train.iloc[np.sort(rows)], seed=seed,
-                           progress=progress)
+        lime = lime_counts(
+            keras_probabilities(demo.model), X_train, X_train.iloc[np.sort(rows)], seed=seed, progress=progress
+        )
     tree = tree_importance(X_train, y_train, max_depth=4, seed=seed, X_test=X_test, y_test=y_test)
     logistic = logistic_importance(X_train, y_train, X_test=X_test, y_test=y_test)
 
@@ -155,15 +177,27 @@ def run(data=None, *, repeats: int = 30, epochs: int = 100, lime_instances: int 
         FULL_MODEL: Candidate(lambda s: credit_network(len(CREDIT_FEATURES), seed=s), CREDIT_FEATURES),
         SELECTED_MODEL: Candidate(lambda s: credit_network(len(selected), seed=s, l1=0.0, hidden=32), selected),
     }
-    table1 = retrain_comparison(candidates, X_train, y_train, X_test, y_test, repeats=repeats, epochs=epochs,
-                                seed=seed, progress=progress)
+    table1 = retrain_comparison(
+        candidates, X_train, y_train, X_test, y_test, repeats=repeats, epochs=epochs, seed=seed, progress=progress
+    )
     smaller = table1.examples[SELECTED_MODEL]
-    selected_importance = Sensitivity(smaller, target=1, labels=("no default", "default"),
-                                               progress=False).explain(X_train[list(selected)]).global_importance()
-    meta = {"data": source, "n_train": len(X_train), "n_test": len(X_test), "share": share, "seed": seed,
-            "repeats": repeats, "max_epochs": epochs, "lime_instances": 0 if lime is None else lime_instances,
-            "lime_available": _installed("lime"),
-            "model_record": dict(demo.record)}
+    selected_importance = (
+        Sensitivity(smaller, target=1, labels=("no default", "default"), progress=False)
+        .explain(X_train[list(selected)])
+        .global_importance()
+    )
+    meta = {
+        "data": source,
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "share": share,
+        "seed": seed,
+        "repeats": repeats,
+        "max_epochs": epochs,
+        "lime_instances": 0 if lime is None else lime_instances,
+        "lime_available": _installed("lime"),
+        "model_record": dict(demo.record),
+    }
     return CreditReproduction(importance, tree, logistic, selected, table1, selected_importance, lime, meta)
 
 

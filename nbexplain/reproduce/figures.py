@@ -4,6 +4,7 @@ Each function takes :class:`~nbexplain.Explanation` objects only and returns a m
 ``Figure``; nothing here computes an explanation. The figures are not registered with pyplot, so
 they are shown only where a notebook displays them and never pile up in a script.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,14 @@ def cumulative_figure(importance, share: float = 90.0):
     ax.plot(ks, cumulative.values, marker="o", markersize=3, color="#3b6ea8")
     ax.axhline(share, color="#b8442f", linestyle="--", linewidth=1)
     ax.axvline(k, color="#b8442f", linestyle=":", linewidth=1)
-    ax.annotate(f"{share:g} % reached with k = {k}", (k, share), textcoords="offset points", xytext=(6, -14),
-                fontsize=8, color="#b8442f")
+    ax.annotate(
+        f"{share:g} % reached with k = {k}",
+        (k, share),
+        textcoords="offset points",
+        xytext=(6, -14),
+        fontsize=8,
+        color="#b8442f",
+    )
     ax.set_xlabel("top k features")
     ax.set_ylabel("cumulative importance (%)")
     ax.set_ylim(0, 101)

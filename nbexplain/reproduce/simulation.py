@@ -1,4 +1,5 @@
 """Section 3, Figure 1: the ranking of global importance on the simulated regression."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ class SimulationReproduction:
     def figure(self):
         from .figures import ranking_figure
 
-        return ranking_figure({"sensitivity of the fitted network": self.importance,
-                               "true importance of the function": self.truth},
-                              f"Figure 1: simulated regression (test MSE {self.test_mse:.4f})")
+        return ranking_figure(
+            {"sensitivity of the fitted network": self.importance, "true importance of the function": self.truth},
+            f"Figure 1: simulated regression (test MSE {self.test_mse:.4f})",
+        )
 
 
 def run(n: int = 10_000, seed: int = 0, epochs: int = 60) -> SimulationReproduction:
@@ -36,6 +38,10 @@ def run(n: int = 10_000, seed: int = 0, epochs: int = 60) -> SimulationReproduct
 
     model, X_train, _, _, mse = train_simulation_network(n=n, seed=seed, epochs=epochs)
     importance = Sensitivity(model).explain(X_train).global_importance()
-    truth = Explanation(simulation_importance(), ("feature",), {"feature": SIMULATION_FEATURES},
-                        {"method": "closed form", "formula": "sqrt(E[(dY/dX_j)^2]), normalised to 100"})
+    truth = Explanation(
+        simulation_importance(),
+        ("feature",),
+        {"feature": SIMULATION_FEATURES},
+        {"method": "closed form", "formula": "sqrt(E[(dY/dX_j)^2]), normalised to 100"},
+    )
     return SimulationReproduction(importance, truth, mse, len(X_train))

@@ -15,5 +15,12 @@ from .explanation import Explanation
 from .layout import FeatureGroup, InputLayout, input_kind
 from .sensitivities import Sensitivities
 
-__all__ = ["Attributions", "Explanation", "FeatureGroup", "InputLayout", "PerSampleResult", "Sensitivities",
-           "input_kind"]
+__all__ = [
+    "Attributions",
+    "Explanation",
+    "FeatureGroup",
+    "InputLayout",
+    "PerSampleResult",
+    "Sensitivities",
+    "input_kind",
+]

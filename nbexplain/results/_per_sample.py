@@ -20,9 +20,9 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import NBExplainError, unknown_name
-from .serial import array_from_json, dump_json, freeze_arrays, freeze_mapping, frozen_array, load_typed, to_jsonable
 from .explanation import Explanation
 from .layout import InputLayout
+from .serial import array_from_json, dump_json, freeze_arrays, freeze_mapping, frozen_array, load_typed, to_jsonable
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -47,7 +47,7 @@ class PerSampleResult:
     score: np.ndarray
     layout: tuple
     meta: Mapping = field(default_factory=dict)
-    sample_labels: tuple | None = None
+    sample_labels: tuple = None  # type: ignore[assignment]  # positions when not given (set in __post_init__)
 
     #: Per-input array blocks besides ``data``, serialised with their dtype (None allowed).
     array_blocks: ClassVar[tuple[str, ...]] = ()
@@ -121,10 +121,7 @@ class PerSampleResult:
         features that span several elements."""
         positions = self.positions(rows)
         return np.concatenate(
-            [
-                spec.feature_values(np.asarray(self.data[spec.name][positions], dtype=float))
-                for spec in self.layout
-            ],
+            [spec.feature_values(np.asarray(self.data[spec.name][positions], dtype=float)) for spec in self.layout],
             axis=1,
         )
 
@@ -151,8 +148,9 @@ class PerSampleResult:
     def global_importance(self) -> Explanation:
         raise NotImplementedError
 
-    def _importance_rows(self, rows: Any, values: np.ndarray, signed: np.ndarray, view: str, formula: str,
-                         score: np.ndarray) -> Explanation:
+    def _importance_rows(
+        self, rows: Any, values: np.ndarray, signed: np.ndarray, view: str, formula: str, score: np.ndarray
+    ) -> Explanation:
         """The local view of ``rows`` from per-row values, signs and scores (one row: 1-D)."""
         single = np.ndim(rows) == 0 and not isinstance(rows, slice)
         positions = self.positions(rows)
@@ -206,9 +204,7 @@ class PerSampleResult:
             for name in ("data", *cls.array_blocks):
                 block = payload.get(name)
                 arguments[name] = (
-                    None
-                    if block is None
-                    else {k: array_from_json(v["values"], v["dtype"]) for k, v in block.items()}
+                    None if block is None else {k: array_from_json(v["values"], v["dtype"]) for k, v in block.items()}
                 )
         except (KeyError, TypeError, ValueError) as error:
             raise NBExplainError(f"The serialised {cls.__name__} is incomplete or damaged ({error!r}).") from None

@@ -13,6 +13,7 @@ plain sum of its elements' attributions.
 
 This module imports no TensorFlow.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -60,8 +61,7 @@ class Attributions(PerSampleResult):
     steps: np.ndarray
     standard_error: Mapping | None = None
     array_blocks: ClassVar[tuple[str, ...]] = ("values", "standard_error")
-    sample_vectors: ClassVar[Mapping[str, Any]] = {"baseline_score": float, "completeness_error": float,
-                                                    "steps": int}
+    sample_vectors: ClassVar[Mapping[str, Any]] = {"baseline_score": float, "completeness_error": float, "steps": int}
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "score", np.reshape(self.score, -1))
@@ -69,8 +69,10 @@ class Attributions(PerSampleResult):
         n = self.n_samples
         for spec in self.layout:
             if self.values[spec.name].shape != (n, *spec.shape):
-                raise NBExplainError(f"attributions of input {spec.name!r} have shape "
-                                     f"{self.values[spec.name].shape}, expected {(n, *spec.shape)}.")
+                raise NBExplainError(
+                    f"attributions of input {spec.name!r} have shape "
+                    f"{self.values[spec.name].shape}, expected {(n, *spec.shape)}."
+                )
 
     # ------------------------------------------------------------ structure
     @property
@@ -95,27 +97,42 @@ class Attributions(PerSampleResult):
         approximation (exact for single-element features)."""
         if self.standard_error is None:
             return None
-        return np.sqrt(np.concatenate([spec.per_feature(np.square(self.standard_error[spec.name]))
-                                       for spec in self.layout], axis=1))
+        return np.sqrt(
+            np.concatenate(
+                [spec.per_feature(np.square(self.standard_error[spec.name])) for spec in self.layout], axis=1
+            )
+        )
 
     # ---------------------------------------------------------------- views
     def by_feature(self) -> Explanation:
         """``("sample", "feature")`` signed attributions; ``score`` is ``f(x)``. The meta carries
         the baseline score, the completeness error and the steps of every sample."""
-        meta = {**self.meta, "view": "attribution by feature",
-                "baseline_score": self.baseline_score.tolist(),
-                "completeness_error": self.completeness_error.tolist(), "steps": self.steps.tolist()}
-        return Explanation(self.feature_values(), ("sample", "feature"),
-                           {"sample": self.sample_labels, "feature": self.feature_names}, meta,
-                           data=self.feature_data(), score=self.score)
+        meta = {
+            **self.meta,
+            "view": "attribution by feature",
+            "baseline_score": self.baseline_score.tolist(),
+            "completeness_error": self.completeness_error.tolist(),
+            "steps": self.steps.tolist(),
+        }
+        return Explanation(
+            self.feature_values(),
+            ("sample", "feature"),
+            {"sample": self.sample_labels, "feature": self.feature_names},
+            meta,
+            data=self.feature_data(),
+            score=self.score,
+        )
 
     def sample(self, position: int) -> Explanation:
         """One sample's signed attribution per feature (1-D), with its scores in the meta."""
         position = self._position(position)
         explanation = self.by_feature()[position]
-        meta = {**explanation.meta, "baseline_score": float(self.baseline_score[position]),
-                "completeness_error": float(self.completeness_error[position]),
-                "steps": int(self.steps[position])}
+        meta = {
+            **explanation.meta,
+            "baseline_score": float(self.baseline_score[position]),
+            "completeness_error": float(self.completeness_error[position]),
+            "steps": int(self.steps[position]),
+        }
         errors = self.feature_standard_errors()
         if errors is not None:
             meta["standard_error"] = dict(zip(self.feature_names, errors[position].tolist()))
@@ -124,8 +141,12 @@ class Attributions(PerSampleResult):
     def mean(self) -> Explanation:
         """Mean signed attribution per feature over the samples (``("feature",)``); it sums to
         ``mean f(x) - mean f(b)``."""
-        meta = {**self.meta, "view": "mean attribution", "mean_score": float(self.score.mean()),
-                "mean_baseline_score": float(self.baseline_score.mean())}
+        meta = {
+            **self.meta,
+            "view": "mean attribution",
+            "mean_score": float(self.score.mean()),
+            "mean_baseline_score": float(self.baseline_score.mean()),
+        }
         return Explanation(self.feature_values().mean(axis=0), ("feature",), {"feature": self.feature_names}, meta)
 
     def per_element(self, row: int) -> dict:
@@ -137,19 +158,30 @@ class Attributions(PerSampleResult):
         with the signed attribution ``A_j`` as its direction (one row: 1-D)."""
         positions = self.positions(rows)
         attributions = self.feature_values()[positions]
-        return self._importance_rows(rows, normalise(np.abs(attributions)), attributions, "local attribution share",
-                                     "lambda_j^0 = 100 |A_j(x^0)| / sum_k |A_k(x^0)|", self.score[positions])
+        return self._importance_rows(
+            rows,
+            normalise(np.abs(attributions)),
+            attributions,
+            "local attribution share",
+            "lambda_j^0 = 100 |A_j(x^0)| / sum_k |A_k(x^0)|",
+            self.score[positions],
+        )
 
     def global_importance(self) -> Explanation:
         """Mean absolute attribution over the rows, as shares summing to 100:
         ``lambda_j = 100 mean_i |A_j(x^i)| / sum_k mean_i |A_k(x^i)|``; ``signed`` holds the mean
         signed attribution, and the meta the baseline it was measured against."""
         attributions = self.feature_values()
-        return Explanation(normalise(np.abs(attributions).mean(axis=0)), ("feature",),
-                           {"feature": self.feature_names},
-                           self.view_meta("global importance (mean absolute attribution)",
-                                          "lambda_j = 100 mean_i |A_j(x^i)| / sum_k mean_i |A_k(x^i)|"),
-                           signed=attributions.mean(axis=0))
+        return Explanation(
+            normalise(np.abs(attributions).mean(axis=0)),
+            ("feature",),
+            {"feature": self.feature_names},
+            self.view_meta(
+                "global importance (mean absolute attribution)",
+                "lambda_j = 100 mean_i |A_j(x^i)| / sum_k mean_i |A_k(x^i)|",
+            ),
+            signed=attributions.mean(axis=0),
+        )
 
     def _position(self, position) -> int:
         position = int(position)
@@ -169,8 +201,9 @@ class Attributions(PerSampleResult):
         ``completeness_error`` and ``steps``."""
         import pandas as pd
 
-        frame = pd.DataFrame(self.feature_values(), columns=list(self.feature_names),
-                             index=pd.Index(self.sample_labels, name="sample"))
+        frame = pd.DataFrame(
+            self.feature_values(), columns=list(self.feature_names), index=pd.Index(self.sample_labels, name="sample")
+        )
         frame["score"] = self.score
         frame["baseline_score"] = self.baseline_score
         frame["completeness_error"] = self.completeness_error
@@ -178,6 +211,8 @@ class Attributions(PerSampleResult):
         return frame
 
     def __repr__(self):
-        return (f"Attributions({self.meta.get('method', '?')}, {self.n_samples} samples, "
-                f"{len(self.feature_names)} features, baseline={self.meta.get('baseline', {}).get('kind', '?')!r}, "
-                f"max completeness error {self.completeness_error.max():.2e}, {self._describe()})")
+        return (
+            f"Attributions({self.meta.get('method', '?')}, {self.n_samples} samples, "
+            f"{len(self.feature_names)} features, baseline={self.meta.get('baseline', {}).get('kind', '?')!r}, "
+            f"max completeness error {self.completeness_error.max():.2e}, {self._describe()})"
+        )

@@ -8,6 +8,7 @@ derivative (direction), the input value and the explained score of each sample.
 
 This module imports no TensorFlow: charts, widgets and reports can use results on their own.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -109,7 +110,7 @@ class Explanation:
         except ValueError:
             raise unknown_name(dim, label, labels) from None
 
-    def _take(self, axis: int, index) -> "Explanation":
+    def _take(self, axis: int, index) -> Explanation:
         """Select along one axis with an int (drops the axis), slice, list or boolean mask."""
         dim = self.dims[axis]
         labels = self.coords[dim]
@@ -122,7 +123,7 @@ class Explanation:
         if score is not None and dim == "sample":
             score = np.take(score, positions, axis=0)
         if np.ndim(positions) == 0:
-            dims = self.dims[:axis] + self.dims[axis + 1:]
+            dims = self.dims[:axis] + self.dims[axis + 1 :]
             coords = {d: self.coords[d] for d in dims}
             meta = dict(self.meta)
             meta.setdefault("selected", {})
@@ -135,13 +136,13 @@ class Explanation:
         coords[dim] = tuple(labels[i] for i in positions)
         return Explanation(take(self.values), self.dims, coords, self.meta, take(self.signed), take(self.data), score)
 
-    def __getitem__(self, key) -> "Explanation":
+    def __getitem__(self, key) -> Explanation:
         """Index the first dim by position; a string selects a feature by name."""
         if isinstance(key, str):
             return self.sel(feature=key)
         return self._take(0, key)
 
-    def sel(self, **selection) -> "Explanation":
+    def sel(self, **selection) -> Explanation:
         """Select by label, e.g. ``exp.sel(feature="PAY_0")`` or ``exp.sel(feature=["A", "B"])``."""
         result = self
         for dim, label in selection.items():
@@ -155,23 +156,28 @@ class Explanation:
         return result
 
     # ----------------------------------------------------------- derived views
-    def sorted(self, descending: bool = True) -> "Explanation":
+    def sorted(self, descending: bool = True) -> Explanation:
         """A 1-D explanation ordered by value (largest first by default); ties keep input order."""
         self._require_1d("sorted")
         order = np.argsort(-self.values if descending else self.values, kind="stable")
         return self._take(0, order)
 
-    def top(self, k: int) -> "Explanation":
+    def top(self, k: int) -> Explanation:
         """The ``k`` largest entries of a 1-D explanation, largest first."""
         return self.sorted()._take(0, slice(0, int(k)))
 
-    def cumulative_share(self) -> "Explanation":
+    def cumulative_share(self) -> Explanation:
         """Share (in %) of the total covered by the top 1, 2, ... entries, in descending order."""
         ordered = self.sorted()
         total = ordered.values.sum()
         share = 100.0 * np.cumsum(ordered.values) / total if total > 0 else np.zeros_like(ordered.values)
-        return replace(ordered, values=share, signed=None, data=None,
-                       meta={**self.meta, "view": "cumulative share of importance (%)"})
+        return replace(
+            ordered,
+            values=share,
+            signed=None,
+            data=None,
+            meta={**self.meta, "view": "cumulative share of importance (%)"},
+        )
 
     def covering(self, share: float = 90.0) -> tuple:
         """Labels of the fewest top entries whose cumulative share reaches ``share`` % (the
@@ -181,12 +187,14 @@ class Explanation:
             raise NBExplainError(f"share must be a percentage in (0, 100]; got {share}.")
         cumulative = self.cumulative_share()
         k = int(np.searchsorted(cumulative.values, share - 1e-9)) + 1
-        return cumulative.labels(self.dims[0])[:min(k, len(cumulative.values))]
+        return cumulative.labels(self.dims[0])[: min(k, len(cumulative.values))]
 
     def _require_1d(self, what):
         if self.values.ndim != 1:
-            raise NBExplainError(f"{what}() needs a 1-D explanation; this one has dims {self.dims}. "
-                                 "Select one entry of the other dims first, e.g. exp[0].")
+            raise NBExplainError(
+                f"{what}() needs a 1-D explanation; this one has dims {self.dims}. "
+                "Select one entry of the other dims first, e.g. exp[0]."
+            )
 
     # ------------------------------------------------------------- exporting
     def to_frame(self):
@@ -225,17 +233,21 @@ class Explanation:
         return dump_json(self.to_dict(), path, **kwargs)
 
     @classmethod
-    def from_dict(cls, payload: Mapping) -> "Explanation":
+    def from_dict(cls, payload: Mapping) -> Explanation:
         try:
             optional = {name: array_from_json(payload[name], float) for name in (*_ALIGNED, "score") if name in payload}
-            return cls(values=array_from_json(payload["values"], float), dims=tuple(payload["dims"]),
-                       coords={d: tuple(v) for d, v in payload["coords"].items()},
-                       meta=payload.get("meta", {}), **optional)
+            return cls(
+                values=array_from_json(payload["values"], float),
+                dims=tuple(payload["dims"]),
+                coords={d: tuple(v) for d, v in payload["coords"].items()},
+                meta=payload.get("meta", {}),
+                **optional,
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise NBExplainError(f"The serialised Explanation is incomplete or damaged ({error!r}).") from None
 
     @classmethod
-    def from_json(cls, text_or_path) -> "Explanation":
+    def from_json(cls, text_or_path) -> Explanation:
         """Read an explanation written by :meth:`to_json` (a JSON string or a file path)."""
         return cls.from_dict(load_typed(text_or_path, "Explanation"))
 

@@ -30,6 +30,7 @@ vector rule (the embedding is the continuous representation the network actually
 
 This module imports no TensorFlow.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -99,12 +100,12 @@ class Sensitivities(PerSampleResult):
         """Row selections of at most ``size`` rows (slices when all rows), to bound memory."""
         if rows is None:
             return [slice(start, min(start + size, self.n_samples)) for start in range(0, self.n_samples, size)]
-        return [rows[start:start + size] for start in range(0, len(rows), size)]
+        return [rows[start : start + size] for start in range(0, len(rows), size)]
 
     def _mean_squares(self, spec: InputLayout, rows=None) -> np.ndarray:
         """Mean over ``rows`` of the squared (projected) gradient of every element, ``(n_out, *shape)``,
         accumulated in float64 blocks."""
-        total = 0.0
+        total: Any = 0.0
         for block in self._row_blocks(rows):
             g = self._step_gradients(spec, block)
             np.multiply(g, g, out=g)
@@ -122,7 +123,7 @@ class Sensitivities(PerSampleResult):
         if self.many_to_many and spec.kind == "sequence":
             terms = np.moveaxis(np.diagonal(terms, axis1=-3, axis2=-2), -1, -2)
         elif len(spec.shape) > 1:
-            terms = terms.reshape(*terms.shape[:-len(spec.shape)], -1, spec.shape[-1]).sum(axis=-2)
+            terms = terms.reshape(*terms.shape[: -len(spec.shape)], -1, spec.shape[-1]).sum(axis=-2)
         if not spec.groups:
             return terms
         return terms @ spec.membership()
@@ -153,8 +154,10 @@ class Sensitivities(PerSampleResult):
     # ---------------------------------------------------------------- views
     def per_element(self, row: int) -> dict:
         """The row's gradient of every input element (averaged over output steps when many-to-many)."""
-        return {name: np.asarray(g[row], dtype=float).mean(axis=0) if self.many_to_many else np.asarray(g[row], dtype=float)
-                for name, g in self.gradients.items()}
+        return {
+            name: np.asarray(g[row], dtype=float).mean(axis=0) if self.many_to_many else np.asarray(g[row], dtype=float)
+            for name, g in self.gradients.items()
+        }
 
     def global_importance(self) -> Explanation:
         """Global importance ``lambda_j`` of every reported feature, summing to 100 (paper 2.3).
@@ -170,10 +173,18 @@ class Sensitivities(PerSampleResult):
             mean_gradient = self.gradients[spec.name].mean(axis=0, dtype=np.float64)
             mean_gradient = mean_gradient if self.many_to_many else mean_gradient[None]
             signed.append(self._with_onehot_nan(spec, self._collapse(spec, mean_gradient).mean(axis=0)))
-        formula = ("lambda_j = 100/(C tau) sum_l sqrt(1/T sum_t (dy^{t-l}/dx_j^{t-l})^2)" if self.many_to_many
-                   else "lambda_j = 100/C sqrt(1/n sum_i (df(x^i)/dx_j)^2)")
-        return Explanation(values, ("feature",), {"feature": self.feature_names},
-                           self.view_meta("global importance", formula), signed=np.concatenate(signed))
+        formula = (
+            "lambda_j = 100/(C tau) sum_l sqrt(1/T sum_t (dy^{t-l}/dx_j^{t-l})^2)"
+            if self.many_to_many
+            else "lambda_j = 100/C sqrt(1/n sum_i (df(x^i)/dx_j)^2)"
+        )
+        return Explanation(
+            values,
+            ("feature",),
+            {"feature": self.feature_names},
+            self.view_meta("global importance", formula),
+            signed=np.concatenate(signed),
+        )
 
     def local_importance(self, rows) -> Explanation:
         """Local importance ``lambda_j^0 = 100/C (df(x^0)/dx_j)^2`` at one or several samples (paper 2.4).
@@ -187,8 +198,14 @@ class Sensitivities(PerSampleResult):
         squared, signed = self._local_terms(positions)
         score = self.score[positions]
         score = score[:, -1] if score.ndim == 2 else score
-        return self._importance_rows(rows, normalise(squared.mean(axis=1)), signed, "local importance",
-                                     "lambda_j^0 = 100/C (df(x^0)/dx_j)^2", score)
+        return self._importance_rows(
+            rows,
+            normalise(squared.mean(axis=1)),
+            signed,
+            "local importance",
+            "lambda_j^0 = 100/C (df(x^0)/dx_j)^2",
+            score,
+        )
 
     def lag_matrix(self, rows=None, input=None) -> Explanation:
         """Feature x lag matrix ``M[j, k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)`` (the lag heatmap).
@@ -203,24 +220,32 @@ class Sensitivities(PerSampleResult):
         rms = np.sqrt(self._mean_squares(spec, positions))  # (n_out, tau_in, p)
         if self.many_to_many:
             n_out = rms.shape[0]
-            lagged = np.stack([np.mean([rms[s, s - k] for s in range(k, n_out)], axis=0)
-                               for k in range(n_out)])  # (lags, p)
+            lagged = np.stack(
+                [np.mean([rms[s, s - k] for s in range(k, n_out)], axis=0) for k in range(n_out)]
+            )  # (lags, p)
         else:
             steps = np.arange(self.reference_step(spec.shape[0]), -1, -1)  # lag k <- step reference - k
             lagged = rms[0, steps]  # (lags, p)
         features = spec.features
         matrix = np.stack([np.sqrt((lagged[:, list(cols)] ** 2).sum(axis=1)) for _, cols, _ in features], axis=0)
-        return Explanation(matrix, ("feature", "lag"),
-                           {"feature": tuple(f[0] for f in features), "lag": lag_labels(matrix.shape[1])},
-                           self.view_meta("feature x lag sensitivity", "M[j,k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)",
-                                      positions, input=spec.name))
+        return Explanation(
+            matrix,
+            ("feature", "lag"),
+            {"feature": tuple(f[0] for f in features), "lag": lag_labels(matrix.shape[1])},
+            self.view_meta(
+                "feature x lag sensitivity", "M[j,k] = sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)", positions, input=spec.name
+            ),
+        )
 
     def lag_importance(self, rows=None, input=None) -> Explanation:
         """Time-lag importance ``gamma_k = 100/(K p) sum_j M[j, k]`` summing to 100 (paper 2.5)."""
         matrix = self.lag_matrix(rows, input)
         gamma = normalise(matrix.values.mean(axis=0))
-        meta = {**matrix.meta, "view": "time-lag importance",
-                "formula": "gamma_k = 100/(K p) sum_j sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)"}
+        meta = {
+            **matrix.meta,
+            "view": "time-lag importance",
+            "formula": "gamma_k = 100/(K p) sum_j sqrt(1/T sum_t (dy^t/dx_j^{t-k})^2)",
+        }
         return Explanation(gamma, ("lag",), {"lag": matrix.labels("lag")}, meta)
 
     def reference_step(self, tau_in: int) -> int:
@@ -245,16 +270,25 @@ class Sensitivities(PerSampleResult):
         coords[dims[-1]] = spec.feature_names
         formula = "lambda_e = 100/C sqrt(1/n sum_i (df(x^i)/dx_e)^2)"
         if by is None:
-            return Explanation(normalise(rms, axis=None), dims, coords,
-                               self.view_meta("element importance", formula, input=spec.name))
+            return Explanation(
+                normalise(rms, axis=None), dims, coords, self.view_meta("element importance", formula, input=spec.name)
+            )
         if by not in dims:
             raise unknown_name("dimension", by, dims)
         axis = dims.index(by)
         other = tuple(a for a in range(len(dims)) if a != axis)
-        aggregated = np.sqrt((rms ** 2).sum(axis=other))
-        return Explanation(normalise(aggregated), (by,), {by: coords[by]},
-                           self.view_meta(f"importance by {by}", "sqrt(sum of squared element terms), normalised",
-                                      input=spec.name, aggregated_by=by))
+        aggregated = np.sqrt((rms**2).sum(axis=other))
+        return Explanation(
+            normalise(aggregated),
+            (by,),
+            {by: coords[by]},
+            self.view_meta(
+                f"importance by {by}",
+                "sqrt(sum of squared element terms), normalised",
+                input=spec.name,
+                aggregated_by=by,
+            ),
+        )
 
     # ------------------------------------------------------------- exporting
     def to_frame(self):
@@ -268,14 +302,17 @@ class Sensitivities(PerSampleResult):
             g = self.gradients[spec.name]
             blocks.append(g.reshape(self.n_samples, -1))
             names.extend(_element_names(spec, g.shape[1] if self.many_to_many else None, self.reference_step))
-        frame = pd.DataFrame(np.concatenate(blocks, axis=1), columns=names,
-                             index=pd.Index(self.sample_labels, name="sample"))
+        frame = pd.DataFrame(
+            np.concatenate(blocks, axis=1), columns=names, index=pd.Index(self.sample_labels, name="sample")
+        )
         return frame
 
     def __repr__(self):
         kind = "many-to-many" if self.many_to_many else "one output"
-        return (f"Sensitivities({self.n_samples} samples, {len(self.feature_names)} features, {kind}, "
-                f"explained={self.meta.get('explained')!r}, {self._describe()})")
+        return (
+            f"Sensitivities({self.n_samples} samples, {len(self.feature_names)} features, {kind}, "
+            f"explained={self.meta.get('explained')!r}, {self._describe()})"
+        )
 
 
 def _element_names(spec: InputLayout, n_out, reference_step) -> list:
@@ -284,8 +321,11 @@ def _element_names(spec: InputLayout, n_out, reference_step) -> list:
         base = list(spec.feature_names)
     elif spec.kind == "sequence":
         tau = spec.shape[0]
-        base = [f"{f}[{'t' if reference_step(tau) == s else f't{s - reference_step(tau):+d}'}]"
-                for s in range(tau) for f in spec.feature_names]
+        base = [
+            f"{f}[{'t' if reference_step(tau) == s else f't{s - reference_step(tau):+d}'}]"
+            for s in range(tau)
+            for f in spec.feature_names
+        ]
     else:
         base = [f"{spec.feature_names[idx[-1]]}[{','.join(map(str, idx[:-1]))}]" for idx in np.ndindex(*spec.shape)]
     if n_out is None:

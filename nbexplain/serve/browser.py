@@ -6,9 +6,16 @@ from __future__ import annotations
 import os
 
 #: Chromium flags that work on a machine with no network but localhost.
-CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 
 
 def chromium_path() -> str | None:
@@ -28,5 +35,6 @@ def launch_chromium(playwright):
 
 def local_only(page):
     """Abort every request that does not go to 127.0.0.1 (Voila asks a CDN for Font Awesome)."""
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
-               else route.abort())
+    page.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1") else route.abort()
+    )

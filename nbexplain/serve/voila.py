@@ -2,6 +2,7 @@
 
 Used by ``nbexplain dashboard``, by the browser tests and by the dashboard benchmark.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,16 @@ class LocalServer:
     output goes to ``log`` (a path) when given; stop is SIGTERM, then SIGKILL after 10 s.
     """
 
-    def __init__(self, command, ready_path: str, port: int = 0, log=None, timeout: float = 120.0,
-                 name: str = "the server", env=None):
+    def __init__(
+        self,
+        command,
+        ready_path: str,
+        port: int = 0,
+        log=None,
+        timeout: float = 120.0,
+        name: str = "the server",
+        env=None,
+    ):
         self.port = free_port(port)
         self.url = f"http://127.0.0.1:{self.port}/"
         self.command = command(self.port)
@@ -58,17 +67,20 @@ class LocalServer:
         self.process = None
         self._output = None
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         env = {**os.environ, **self.env}
         self._output = open(self.log, "w") if self.log else None
-        self.process = subprocess.Popen(self.command, env=env, stdout=self._output,
-                                        stderr=subprocess.STDOUT if self._output else None)
+        self.process = subprocess.Popen(
+            self.command, env=env, stdout=self._output, stderr=subprocess.STDOUT if self._output else None
+        )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"{self.name} exited with code {self.process.returncode} before answering"
-                                   + (f"; see {self.log}" if self.log else ""))
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.process.returncode} before answering"
+                    + (f"; see {self.log}" if self.log else "")
+                )
             try:
                 urllib.request.urlopen(self.url + self.ready_path, timeout=2).close()
                 return self
@@ -106,6 +118,21 @@ class VoilaServer(LocalServer):
 
     def __init__(self, notebook, port: int = 0, log=None, timeout: float = 120.0):
         self.notebook = Path(notebook)
-        super().__init__(lambda p: [sys.executable, "-m", "voila", str(self.notebook), "--no-browser", f"--port={p}",
-                                    "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True"],
-                         READY_PATH, port, log, timeout, name=f"Voila serving {self.notebook.name}")
+        super().__init__(
+            lambda p: [
+                sys.executable,
+                "-m",
+                "voila",
+                str(self.notebook),
+                "--no-browser",
+                f"--port={p}",
+                "--Voila.ip=127.0.0.1",
+                "--Voila.port_retries=0",
+                "--show_tracebacks=True",
+            ],
+            READY_PATH,
+            port,
+            log,
+            timeout,
+            name=f"Voila serving {self.notebook.name}",
+        )

@@ -4,6 +4,7 @@ One :class:`ExplorerController` makes the one pass over the rows and answers eve
 views observe it and render :class:`~nbexplain.Explanation` objects through :mod:`nbexplain.charts`.
 The embedded demo's wiring is in :mod:`nbexplain.widgets.demo`.
 """
+
 from .controller import ExplorerController, PickedSample
 from .dashboard import Dashboard
 from .lags import LagView
@@ -14,5 +15,17 @@ from .reasons import PopulationView, ReasonsView
 from .source import ExplorerData
 from .whatif import WhatIfEditor, feature_specs
 
-__all__ = ["Dashboard", "ExplorerController", "ExplorerData", "GlobalView", "LagView", "LocalView",
-           "PickedSample", "PopulationView", "ReasonsView", "SamplePicker", "WhatIfEditor", "feature_specs"]
+__all__ = [
+    "Dashboard",
+    "ExplorerController",
+    "ExplorerData",
+    "GlobalView",
+    "LagView",
+    "LocalView",
+    "PickedSample",
+    "PopulationView",
+    "ReasonsView",
+    "SamplePicker",
+    "WhatIfEditor",
+    "feature_specs",
+]

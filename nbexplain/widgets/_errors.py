@@ -1,4 +1,5 @@
 """A visible place for errors raised in widget callbacks (never swallowed, never only logged)."""
+
 from __future__ import annotations
 
 import functools
@@ -33,10 +34,14 @@ class ErrorArea:
         else:
             log.exception("widget callback failed", exc_info=error)
             trace = html.escape("".join(traceback.format_exception(error)))
-            body = (f"<b>{type(error).__name__}:</b> {message}"
-                    f"<details><summary>traceback</summary><pre>{trace}</pre></details>")
-        self.widget.value = (f'<div role="alert" style="color:#8b1a1a;background:#fdecea;border:1px solid #e6a5a0;'
-                             f'padding:6px 10px;border-radius:4px">{body}</div>')
+            body = (
+                f"<b>{type(error).__name__}:</b> {message}"
+                f"<details><summary>traceback</summary><pre>{trace}</pre></details>"
+            )
+        self.widget.value = (
+            f'<div role="alert" style="color:#8b1a1a;background:#fdecea;border:1px solid #e6a5a0;'
+            f'padding:6px 10px;border-radius:4px">{body}</div>'
+        )
         self.widget.layout.display = "block"
 
     def clear(self):

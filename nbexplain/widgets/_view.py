@@ -1,4 +1,5 @@
 """What every explorer view shares: its controller, an error area and notebook display."""
+
 from __future__ import annotations
 
 from ._errors import ErrorArea

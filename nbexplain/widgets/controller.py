@@ -97,9 +97,7 @@ class ExplorerController(traitlets.HasTraits):
         self.scores = np.asarray(score[:, -1] if score.ndim == 2 else score, dtype=float)
         self.global_importance = self.explained.global_importance()
         self.recurrent = any(spec.kind == "sequence" for spec in self.explained.layout)
-        self._global_lags = (
-            (self.explained.lag_matrix(), self.explained.lag_importance()) if self.recurrent else None
-        )
+        self._global_lags = (self.explained.lag_matrix(), self.explained.lag_importance()) if self.recurrent else None
         self._check_elements()
         self._raw = data.frame.to_numpy(dtype=float)
         self._comparisons = None
@@ -140,15 +138,18 @@ class ExplorerController(traitlets.HasTraits):
         for column, (name, index) in self.data.elements.items():
             if name is None:
                 if len(names) != 1:
-                    raise InputDataError(f"Column {column!r} names no model input but the model has several "
-                                         f"({names}); give elements={{column: (input, index)}}.")
+                    raise InputDataError(
+                        f"Column {column!r} names no model input but the model has several "
+                        f"({names}); give elements={{column: (input, index)}}."
+                    )
                 name = names[0]
             if name not in layout:
                 raise unknown_name("model input", name, names)
             shape = self.explained.data[name].shape[1:]
             if len(index) != len(shape) or any(not 0 <= i < s for i, s in zip(index, shape)):
-                raise InputDataError(f"Column {column!r} points at element {index} of input {name!r}, whose "
-                                     f"samples have shape {shape}.")
+                raise InputDataError(
+                    f"Column {column!r} points at element {index} of input {name!r}, whose samples have shape {shape}."
+                )
 
     # ---------------------------------------------------------------- picks
     def pick(self, position: int) -> PickedSample:
@@ -189,8 +190,16 @@ class ExplorerController(traitlets.HasTraits):
         explained = self.row_explainer.explain(self.data.to_inputs(row))
         score = explained.score[0]
         prediction = float(score[-1] if np.ndim(score) else score)
-        sample = self._sample(explained, 0, self.position, row.to_numpy(dtype=float)[0], prediction,
-                              edited=True, original=float(self.scores[self.position]), edits=clean)
+        sample = self._sample(
+            explained,
+            0,
+            self.position,
+            row.to_numpy(dtype=float)[0],
+            prediction,
+            edited=True,
+            original=float(self.scores[self.position]),
+            edits=clean,
+        )
         self.sample = sample
         return sample
 
@@ -201,9 +210,20 @@ class ExplorerController(traitlets.HasTraits):
         local = replace(local, data=shown, meta={**local.meta, "values": "raw (as in the data)"})
         lags = (explained.lag_matrix(row), explained.lag_importance(row)) if self.recurrent else (None, None)
         actual = None if self.data.target is None else float(self.data.target[position])
-        return PickedSample(position, self.data.frame.index[position], freeze_mapping(values), float(prediction),
-                            local, freeze_mapping(self._column_shares(explained, row)), actual, edited,
-                            original, lags[0], lags[1], freeze_mapping(edits or {}))
+        return PickedSample(
+            position,
+            self.data.frame.index[position],
+            freeze_mapping(values),
+            float(prediction),
+            local,
+            freeze_mapping(self._column_shares(explained, row)),
+            actual,
+            edited,
+            original,
+            lags[0],
+            lags[1],
+            freeze_mapping(edits or {}),
+        )
 
     def _column_shares(self, explained, row) -> dict:
         """``{column: (100 e_c^2 / sum e^2, e_c)}`` of each column's own element of the row's
@@ -228,8 +248,15 @@ class ExplorerController(traitlets.HasTraits):
         """The reasons recipe of the panel: the model's attributor with these steps and rule, a
         documented baseline of the explorer's rows, its catalogue and threshold."""
         attributor = self.data.explainers.attributions.with_params(steps=steps, rule=rule, progress=False)
-        return ReasonRecipe(attributor, self.baseline(baseline), self.data.catalogue, cutoff=self.data.threshold,
-                            to_inputs=self.data.to_inputs, elements=self.data.elements, max_reasons=max_reasons)
+        return ReasonRecipe(
+            attributor,
+            self.baseline(baseline),
+            self.data.catalogue,
+            cutoff=self.data.threshold,
+            to_inputs=self.data.to_inputs,
+            elements=self.data.elements,
+            max_reasons=max_reasons,
+        )
 
     def reasons(self, baseline="average", steps=64, rule="gausslegendre", max_reasons=4) -> ApplicantReasons:
         """Adverse-action reasons for the shown row (picked or edited) against a documented baseline."""
@@ -249,12 +276,24 @@ class ExplorerController(traitlets.HasTraits):
         for feature, value in notice.prohibited.items():
             labels.append(f"{feature} (prohibited basis)")
             values.append(value)
-        meta = {**ranked.meta, "view": "contribution by reason", "baseline_score": notice.baseline_score,
-                "score_value": notice.score}
+        meta = {
+            **ranked.meta,
+            "view": "contribution by reason",
+            "baseline_score": notice.baseline_score,
+            "score_value": notice.score,
+        }
         by_reason = Explanation(np.asarray(values), ("reason",), {"reason": tuple(labels)}, meta)
-        return ApplicantReasons(self.position, bool(self.sample.edited), notice, by_reason,
-                                dict(ranked.meta["baseline"]), int(ranked.steps[0]), rule,
-                                float(notice.completeness_error), bool(recipe.denied([notice.score])[0]))
+        return ApplicantReasons(
+            self.position,
+            bool(self.sample.edited),
+            notice,
+            by_reason,
+            dict(ranked.meta["baseline"]),
+            int(ranked.steps[0]),
+            rule,
+            float(notice.completeness_error),
+            bool(recipe.denied([notice.score])[0]),
+        )
 
     def compare_cohorts(self, first, second, labels=("A", "B"), steps=32, max_pairs=3000):
         """Mean attribution difference per column between two cohorts of rows (positions):
@@ -266,16 +305,24 @@ class ExplorerController(traitlets.HasTraits):
                 raise NBExplainError(f"Cohort {name} is empty: no row matches its filters. Widen them.")
         frame = self.data.frame
         attributor = self.data.explainers.attributions.with_params(steps=steps, progress=False)
-        result = attributor.compare_populations(self.data.to_inputs(frame.iloc[first]),
-                                                self.data.to_inputs(frame.iloc[second]),
-                                                max_pairs=max_pairs, labels=labels)
+        result = attributor.compare_populations(
+            self.data.to_inputs(frame.iloc[first]),
+            self.data.to_inputs(frame.iloc[second]),
+            max_pairs=max_pairs,
+            labels=labels,
+        )
         values, columns = column_attributions(result, self.data.elements)
         errors = {}
         if result.standard_error is not None:
             errors = dict(zip(columns, at_elements(result.standard_error, self.data.elements)[0].tolist()))
-        meta = {**result.meta, "view": "mean attribution difference by column", "standard_error": errors,
-                "mean_scores": [float(result.score[0]), float(result.baseline_score[0])],
-                "completeness_error": float(result.completeness_error[0]), "sizes": [int(first.size), int(second.size)]}
+        meta = {
+            **result.meta,
+            "view": "mean attribution difference by column",
+            "standard_error": errors,
+            "mean_scores": [float(result.score[0]), float(result.baseline_score[0])],
+            "completeness_error": float(result.completeness_error[0]),
+            "sizes": [int(first.size), int(second.size)],
+        }
         return Explanation(values[0], ("column",), {"column": tuple(columns)}, meta)
 
     # -------------------------------------------------------------- filters

@@ -1,4 +1,5 @@
 """The explorer dashboard: every view of one model composed, for JupyterLab and Voila."""
+
 from __future__ import annotations
 
 import html
@@ -35,14 +36,19 @@ class Dashboard:
         self.lags = LagView(controller, errors=self.errors) if controller.recurrent else None
         self.reasons = ReasonsView(controller, errors=self.errors)
         self.population = PopulationView(controller, errors=self.errors)
-        facts = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}"
-                           for k, v in controller.data.description.items())
-        self.header = ipywidgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(controller.data.title)}</h3>"
-                                      f"<div style='color:#555'>{facts}</div>")
+        facts = " · ".join(
+            f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in controller.data.description.items()
+        )
+        self.header = ipywidgets.HTML(
+            f"<h3 style='margin:4px 0'>{html.escape(controller.data.title)}</h3><div style='color:#555'>{facts}</div>"
+        )
         row = {"flex_flow": "row wrap", "align_items": "flex-start", "width": "100%", "grid_gap": "12px"}
-        children = [self.header, self.errors.widget,
-                    ipywidgets.HBox([self.picker.widget, self.local.widget], layout=row),
-                    ipywidgets.HBox([self.editor.widget, self.overview.widget], layout=row)]
+        children = [
+            self.header,
+            self.errors.widget,
+            ipywidgets.HBox([self.picker.widget, self.local.widget], layout=row),
+            ipywidgets.HBox([self.editor.widget, self.overview.widget], layout=row),
+        ]
         if self.lags is not None:
             children.append(ipywidgets.HBox([self.lags.widget], layout=row))
         children.append(ipywidgets.HBox([self.reasons.widget, self.population.widget], layout=row))

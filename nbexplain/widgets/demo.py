@@ -16,13 +16,16 @@ from ._errors import ErrorArea
 from .dashboard import Dashboard
 from .source import ExplorerData
 
-TITLES = {"credit_fcn": "Credit default network (64 tanh units, 23 features)",
-          "credit_lstm": "Payment-history LSTM (6 months x 3 channels + 5 static features)"}
+TITLES = {
+    "credit_fcn": "Credit default network (64 tanh units, 23 features)",
+    "credit_lstm": "Payment-history LSTM (6 months x 3 channels + 5 static features)",
+}
 CHOICES = {"credit_fcn": "Credit network (dense)", "credit_lstm": "Payment-history LSTM"}
 
 
-def demo_explorer_data(demo: DemoModel, rows: str = "train", comparisons: bool = True,
-                       selection_errors=None) -> ExplorerData:
+def demo_explorer_data(
+    demo: DemoModel, rows: str = "train", comparisons: bool = True, selection_errors=None
+) -> ExplorerData:
     """The explorer view of a demo model on its ``"train"``, ``"test"`` or ``"all"`` rows, with
     the raw UCI columns, the reason catalogue and (for the dense network) the paper's comparisons."""
     positions = {"train": demo.train_rows, "test": demo.test_rows, "all": np.arange(len(demo.frame))}
@@ -32,13 +35,28 @@ def demo_explorer_data(demo: DemoModel, rows: str = "train", comparisons: bool =
     frame = demo.frame.iloc[chosen][list(CREDIT_FEATURES)]
     elements = sequence_elements() if demo.name == "credit_lstm" else {}
     record = demo.record
-    description = {"model": demo.name, "rows": f"{rows} ({len(chosen):,})",
-                   "test error": f"{record.get('test_error', float('nan')):.2%}",
-                   "trained for": f"{record.get('epochs', '?')} epochs"}
-    return ExplorerData(ModelExplainers.for_keras(demo.model, **demo.explainer_options()), frame,
-                        demo.model_inputs, elements, demo.target[chosen], CATEGORY_LABELS, TITLES[demo.name],
-                        "P(default)", OUTCOME_LABELS, 0.5, demo_comparisons(demo, chosen) if comparisons else {},
-                        selection_errors or {}, description, credit_reason_catalogue())
+    description = {
+        "model": demo.name,
+        "rows": f"{rows} ({len(chosen):,})",
+        "test error": f"{record.get('test_error', float('nan')):.2%}",
+        "trained for": f"{record.get('epochs', '?')} epochs",
+    }
+    return ExplorerData(
+        ModelExplainers.for_keras(demo.model, **demo.explainer_options()),
+        frame,
+        demo.model_inputs,
+        elements,
+        demo.target[chosen],
+        CATEGORY_LABELS,
+        TITLES[demo.name],
+        "P(default)",
+        OUTCOME_LABELS,
+        0.5,
+        demo_comparisons(demo, chosen) if comparisons else {},
+        selection_errors or {},
+        description,
+        credit_reason_catalogue(),
+    )
 
 
 def demo_model_dashboard(name: str = "credit_fcn", rows: str = "train", **options) -> Dashboard:
@@ -60,16 +78,20 @@ def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
 
     errors = ErrorArea()
     dashboards = {models[0]: demo_model_dashboard(models[0], **options)}
-    choice = ipywidgets.ToggleButtons(options=[(CHOICES.get(name, name), name) for name in models],
-                                      style={"button_width": "220px"})
+    choice = ipywidgets.ToggleButtons(
+        options=[(CHOICES.get(name, name), name) for name in models], style={"button_width": "220px"}
+    )
     choice.add_class("nbexplain-model-choice")
     stage = ipywidgets.Box([dashboards[models[0]].widget], layout={"width": "100%"})
 
     def show(change):
         name = change["new"]
         if name not in dashboards:
-            stage.children = [ipywidgets.IntProgress(value=1, max=2, description=f"loading {name}",
-                                                     style={"description_width": "initial"})]
+            stage.children = [
+                ipywidgets.IntProgress(
+                    value=1, max=2, description=f"loading {name}", style={"description_width": "initial"}
+                )
+            ]
             dashboards[name] = demo_model_dashboard(name, **options)
         stage.children = [dashboards[name].widget]
 
@@ -78,4 +100,3 @@ def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
     page.add_class("nbexplain-demo")
     page.dashboards = dashboards
     return page
-

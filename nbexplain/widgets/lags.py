@@ -1,4 +1,5 @@
 """Feature x lag heatmap of a recurrent model: over all rows or for the picked sequence."""
+
 from __future__ import annotations
 
 from ..charts import LagHeatmap
@@ -14,12 +15,15 @@ class LagView(View):
         import ipywidgets
 
         if not controller.recurrent:
-            raise NBExplainError("The lag view needs a recurrent model with a sequence input; this model "
-                                 "has none. Use the local and global views instead.")
+            raise NBExplainError(
+                "The lag view needs a recurrent model with a sequence input; this model "
+                "has none. Use the local and global views instead."
+            )
         super().__init__(controller, errors)
         self.chart = LagHeatmap(*controller.global_lags())
-        self.scope = ipywidgets.ToggleButtons(options=[("all rows", "global"), ("picked row", "local")],
-                                              value="global", style={"button_width": "110px"})
+        self.scope = ipywidgets.ToggleButtons(
+            options=[("all rows", "global"), ("picked row", "local")], value="global", style={"button_width": "110px"}
+        )
         self.scope.observe(self.errors.guard(lambda _: self._draw()), names="value")
         self._observe(lambda _: self._draw() if self.scope.value == "local" else None, names="sample")
         self._compose(ipywidgets.HTML("<b>How far back the model looks</b>"), self.scope, self.chart.figure)

@@ -1,4 +1,5 @@
 """The picked row's local importance, with its prediction beside it."""
+
 from __future__ import annotations
 
 import html
@@ -18,21 +19,35 @@ class LocalView(View):
 
         super().__init__(controller, errors)
         n_features = len(controller.global_importance.feature_names)
-        self.chart = ImportanceBars(controller.sample.local, top=min(top, n_features),
-                                    title="local importance (%)")
-        self.top = ipywidgets.IntSlider(value=min(top, n_features), min=1, max=n_features, description="top k",
-                                        continuous_update=False, layout={"width": "260px"})
+        self.chart = ImportanceBars(controller.sample.local, top=min(top, n_features), title="local importance (%)")
+        self.top = ipywidgets.IntSlider(
+            value=min(top, n_features),
+            min=1,
+            max=n_features,
+            description="top k",
+            continuous_update=False,
+            layout={"width": "260px"},
+        )
         self.summary = ipywidgets.HTML(layout={"min_width": "200px", "max_width": "260px"})
         self.summary.add_class("nbexplain-prediction")
-        self.top.observe(self.errors.guard(lambda change: self.chart.update(self.controller.sample.local,
-                                                                            top=change["new"])), names="value")
+        self.top.observe(
+            self.errors.guard(lambda change: self.chart.update(self.controller.sample.local, top=change["new"])),
+            names="value",
+        )
         self._observe(self._render, names="sample")
         self._describe(controller.sample)
-        legend = ipywidgets.HTML('<span style="color:#c0392b">&#9632;</span> raises the output &nbsp; '
-                                 '<span style="color:#2e6da4">&#9632;</span> lowers it')
-        self._compose(ipywidgets.HBox([ipywidgets.VBox([self.chart.figure, ipywidgets.HBox([self.top, legend])],
-                                                       layout={"flex": "1 1 0"}),
-                                       self.summary]))
+        legend = ipywidgets.HTML(
+            '<span style="color:#c0392b">&#9632;</span> raises the output &nbsp; '
+            '<span style="color:#2e6da4">&#9632;</span> lowers it'
+        )
+        self._compose(
+            ipywidgets.HBox(
+                [
+                    ipywidgets.VBox([self.chart.figure, ipywidgets.HBox([self.top, legend])], layout={"flex": "1 1 0"}),
+                    self.summary,
+                ]
+            )
+        )
         self.widget.add_class("nbexplain-local")
 
     def _render(self, change):
@@ -43,16 +58,20 @@ class LocalView(View):
     def _describe(self, sample):
         data = self.controller.data
         predicted = data.class_labels[int(sample.prediction >= data.threshold)]
-        lines = [f"<div style='font-size:12px;color:#555'>row {sample.position} · label "
-                 f"{html.escape(str(sample.label))}</div>",
-                 f"<div style='font-size:12px;color:#555'>{html.escape(data.outcome)}</div>",
-                 f"<div class='nbexplain-score' style='font-size:30px;font-weight:600'>{sample.prediction:.3f}</div>",
-                 f"<div>predicted: <b>{html.escape(predicted)}</b> (threshold {data.threshold:g})</div>"]
+        lines = [
+            f"<div style='font-size:12px;color:#555'>row {sample.position} · label "
+            f"{html.escape(str(sample.label))}</div>",
+            f"<div style='font-size:12px;color:#555'>{html.escape(data.outcome)}</div>",
+            f"<div class='nbexplain-score' style='font-size:30px;font-weight:600'>{sample.prediction:.3f}</div>",
+            f"<div>predicted: <b>{html.escape(predicted)}</b> (threshold {data.threshold:g})</div>",
+        ]
         if sample.actual is not None:
             lines.append(f"<div>actual: <b>{html.escape(data.class_labels[int(sample.actual)])}</b></div>")
         if sample.edited:
             edits = ", ".join(f"{html.escape(c)} = {format_number(v)}" for c, v in sample.edits.items())
             change = sample.prediction - sample.original_prediction
-            lines.append(f"<div style='margin-top:6px;color:#8e44ad'>what-if: {change:+.3f} from "
-                         f"{sample.original_prediction:.3f}<br><small>{edits}</small></div>")
+            lines.append(
+                f"<div style='margin-top:6px;color:#8e44ad'>what-if: {change:+.3f} from "
+                f"{sample.original_prediction:.3f}<br><small>{edits}</small></div>"
+            )
         self.summary.value = "<div style='padding:8px 12px'>" + "".join(lines) + "</div>"

@@ -1,4 +1,5 @@
 """Global views of the model: importance bars, the feature-selection curve, other methods."""
+
 from __future__ import annotations
 
 import html
@@ -17,25 +18,39 @@ class GlobalView(View):
 
         super().__init__(controller, errors)
         importance = controller.global_importance
-        data = controller.data
         n_features = len(importance.feature_names)
-        self.bars = ImportanceBars(importance, top=min(top, n_features),
-                                   title=f"global importance over {controller.n_rows:,} rows (sums to 100)")
+        self.bars = ImportanceBars(
+            importance,
+            top=min(top, n_features),
+            title=f"global importance over {controller.n_rows:,} rows (sums to 100)",
+        )
         self.curve = CumulativeCurve(title="feature selection: cumulative importance")
-        self.share = ipywidgets.IntSlider(value=int(share), min=50, max=100, step=5, description="share %",
-                                          continuous_update=False, layout={"width": "260px"})
+        self.share = ipywidgets.IntSlider(
+            value=int(share),
+            min=50,
+            max=100,
+            step=5,
+            description="share %",
+            continuous_update=False,
+            layout={"width": "260px"},
+        )
         self.selected = ipywidgets.HTML()
-        self.views = {"importance": self.bars.figure,
-                      "selection curve": ipywidgets.VBox([self.curve.figure, self.share, self.selected])}
+        self.views = {
+            "importance": self.bars.figure,
+            "selection curve": ipywidgets.VBox([self.curve.figure, self.share, self.selected]),
+        }
         self.comparison = None
         comparisons = controller.comparisons
         if comparisons:
-            self.comparison = ComparisonBars({str(importance.meta.get("method", "this model")): importance,
-                                              **dict(comparisons)},
-                                             top=min(12, n_features), title=f"{importance.meta.get('method', 'importance')} beside other methods")
+            self.comparison = ComparisonBars(
+                {str(importance.meta.get("method", "this model")): importance, **dict(comparisons)},
+                top=min(12, n_features),
+                title=f"{importance.meta.get('method', 'importance')} beside other methods",
+            )
             self.views["comparison"] = self.comparison.figure
-        self.mode = ipywidgets.ToggleButtons(options=list(self.views), value="importance",
-                                             style={"button_width": "120px"})
+        self.mode = ipywidgets.ToggleButtons(
+            options=list(self.views), value="importance", style={"button_width": "120px"}
+        )
         self.stage = ipywidgets.Box([self.bars.figure], layout={"width": "100%"})
         self.mode.observe(self.errors.guard(self._switch), names="value")
         self.share.observe(self.errors.guard(lambda _: self._draw_curve()), names="value")
@@ -52,5 +67,7 @@ class GlobalView(View):
         self.curve.update(self.controller.global_importance, errors=errors or None)
         chosen = self.controller.global_importance.covering(self.curve.share)
         note = "" if errors else " Run a retrain experiment to see the test error against k."
-        self.selected.value = (f"The top <b>{len(chosen)}</b> features cover {self.curve.share:g} % of the "
-                               f"importance: {html.escape(', '.join(chosen))}.{note}")
+        self.selected.value = (
+            f"The top <b>{len(chosen)}</b> features cover {self.curve.share:g} % of the "
+            f"importance: {html.escape(', '.join(chosen))}.{note}"
+        )

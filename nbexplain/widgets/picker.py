@@ -1,4 +1,5 @@
 """Choose the row to explain: by index, by clicking a point of a score scatter, or by filters."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,7 @@ class SamplePicker(View):
     Everything here is a lookup in the controller's one gradient pass.
     """
 
-    def __init__(self, controller, feature: str | None = None, max_points: int = 2000, seed: int = 0,
-                 errors=None):
+    def __init__(self, controller, feature: str | None = None, max_points: int = 2000, seed: int = 0, errors=None):
         import bqplot
         import ipywidgets
 
@@ -31,44 +31,88 @@ class SamplePicker(View):
         self.rng_seed = seed
         n = controller.n_rows
         guard = self.errors.guard
-        self.index = ipywidgets.BoundedIntText(value=controller.position, min=0, max=n - 1, description="row",
-                                               layout={"width": "170px"})
-        self.previous = ipywidgets.Button(description="previous", icon="arrow-left",
-                                          tooltip="previous row that matches the filters", layout={"width": "105px"})
-        self.next = ipywidgets.Button(description="next", icon="arrow-right",
-                                      tooltip="next row that matches the filters", layout={"width": "105px"})
+        self.index = ipywidgets.BoundedIntText(
+            value=controller.position, min=0, max=n - 1, description="row", layout={"width": "170px"}
+        )
+        self.previous = ipywidgets.Button(
+            description="previous",
+            icon="arrow-left",
+            tooltip="previous row that matches the filters",
+            layout={"width": "105px"},
+        )
+        self.next = ipywidgets.Button(
+            description="next",
+            icon="arrow-right",
+            tooltip="next row that matches the filters",
+            layout={"width": "105px"},
+        )
         self.status = ipywidgets.HTML()
         labels = data.class_labels
         self.predicted_filter = ipywidgets.Dropdown(
-            options=[("any", ANY)] + [(label, k) for k, label in enumerate(labels)], description="predicted",
-            layout={"width": "230px"})
+            options=[("any", ANY)] + [(label, k) for k, label in enumerate(labels)],
+            description="predicted",
+            layout={"width": "230px"},
+        )
         self.actual_filter = ipywidgets.Dropdown(
-            options=[("any", ANY)] + [(label, k) for k, label in enumerate(labels)], description="actual",
-            layout={"width": "230px"}, disabled=data.target is None)
+            options=[("any", ANY)] + [(label, k) for k, label in enumerate(labels)],
+            description="actual",
+            layout={"width": "230px"},
+            disabled=data.target is None,
+        )
         low, high = float(controller.scores.min()), float(controller.scores.max())
-        self.score_filter = ipywidgets.FloatRangeSlider(value=[low, high], min=low, max=high,
-                                                        step=(high - low) / 200 or 0.01, description=data.outcome,
-                                                        readout_format=".2f", continuous_update=False,
-                                                        layout={"width": "330px"})
+        self.score_filter = ipywidgets.FloatRangeSlider(
+            value=[low, high],
+            min=low,
+            max=high,
+            step=(high - low) / 200 or 0.01,
+            description=data.outcome,
+            readout_format=".2f",
+            continuous_update=False,
+            layout={"width": "330px"},
+        )
         ranked = [f for f in controller.global_importance.sorted().feature_names if f in data.columns]
-        self.feature = ipywidgets.Dropdown(options=list(data.columns), value=feature or (ranked or data.columns)[0],
-                                           description="x axis", layout={"width": "230px"})
+        self.feature = ipywidgets.Dropdown(
+            options=list(data.columns),
+            value=feature or (ranked or data.columns)[0],
+            description="x axis",
+            layout={"width": "230px"},
+        )
 
         self.x_scale, self.y_scale = bqplot.LinearScale(), bqplot.LinearScale()
         colour = bqplot.ColorScale(colors=POINT_COLOURS, min=0, max=1)
-        self.points = bqplot.Scatter(x=[], y=[], color=[], default_size=14, opacities=[0.55], stroke="white",
-                                     stroke_width=0.3, interactions={"click": "select"},
-                                     unselected_style={"opacity": 0.55}, selected_style={"opacity": 1.0},
-                                     scales={"x": self.x_scale, "y": self.y_scale, "color": colour},
-                                     tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["value", data.outcome],
-                                                            formats=[".4g", ".3f"]))
-        self.marker = bqplot.Scatter(x=[0.0], y=[0.0], marker="diamond", default_size=160, colors=["#f1c40f"],
-                                     stroke="black", stroke_width=1.5, scales={"x": self.x_scale, "y": self.y_scale})
+        self.points = bqplot.Scatter(
+            x=[],
+            y=[],
+            color=[],
+            default_size=14,
+            opacities=[0.55],
+            stroke="white",
+            stroke_width=0.3,
+            interactions={"click": "select"},
+            unselected_style={"opacity": 0.55},
+            selected_style={"opacity": 1.0},
+            scales={"x": self.x_scale, "y": self.y_scale, "color": colour},
+            tooltip=bqplot.Tooltip(fields=["x", "y"], labels=["value", data.outcome], formats=[".4g", ".3f"]),
+        )
+        self.marker = bqplot.Scatter(
+            x=[0.0],
+            y=[0.0],
+            marker="diamond",
+            default_size=160,
+            colors=["#f1c40f"],
+            stroke="black",
+            stroke_width=1.5,
+            scales={"x": self.x_scale, "y": self.y_scale},
+        )
         self.x_axis = bqplot.Axis(scale=self.x_scale, label="", tick_format=",.4~g")
         axes = [self.x_axis, bqplot.Axis(scale=self.y_scale, orientation="vertical", label=data.outcome)]
-        self.scatter = bqplot.Figure(marks=[self.points, self.marker], axes=axes,
-                                     fig_margin={"top": 40, "bottom": 45, "left": 55, "right": 15},
-                                     title_style={"font-size": "12px"}, layout={"height": "330px", "width": "100%"})
+        self.scatter = bqplot.Figure(
+            marks=[self.points, self.marker],
+            axes=axes,
+            fig_margin={"top": 40, "bottom": 45, "left": 55, "right": 15},
+            title_style={"font-size": "12px"},
+            layout={"height": "330px", "width": "100%"},
+        )
 
         self.index.observe(guard(self._on_index), names="value")
         self.previous.on_click(guard(lambda _: self.step(-1)))
@@ -83,11 +127,16 @@ class SamplePicker(View):
         self._distinct = {}
         self.matching = np.arange(n)
         self._apply_filters()
-        filters = ipywidgets.VBox([ipywidgets.HBox([self.predicted_filter, self.actual_filter],
-                                                   layout={"flex_flow": "row wrap"}), self.score_filter])
+        filters = ipywidgets.VBox(
+            [
+                ipywidgets.HBox([self.predicted_filter, self.actual_filter], layout={"flex_flow": "row wrap"}),
+                self.score_filter,
+            ]
+        )
         navigation = ipywidgets.HBox([self.index, self.previous, self.next], layout={"flex_flow": "row wrap"})
-        self._compose(ipywidgets.HTML("<b>Pick a row</b>"), navigation, self.status, filters, self.feature,
-                      self.scatter)
+        self._compose(
+            ipywidgets.HTML("<b>Pick a row</b>"), navigation, self.status, filters, self.feature, self.scatter
+        )
         self.widget.add_class("nbexplain-picker")
 
     # ------------------------------------------------------------ actions
@@ -97,8 +146,11 @@ class SamplePicker(View):
             return
         position = self.controller.position
         after = self.matching[self.matching > position] if direction > 0 else self.matching[self.matching < position]
-        target = (after[0] if direction > 0 else after[-1]) if len(after) else \
-            (self.matching[0] if direction > 0 else self.matching[-1])
+        target = (
+            (after[0] if direction > 0 else after[-1])
+            if len(after)
+            else (self.matching[0] if direction > 0 else self.matching[-1])
+        )
         self.controller.pick(int(target))
 
     def _on_index(self, change):
@@ -127,8 +179,11 @@ class SamplePicker(View):
         low, high = self.score_filter.value
         full = self.score_filter.min, self.score_filter.max
         either = lambda value: None if value == ANY else value  # noqa: E731
-        self.matching = self.controller.matching(either(self.predicted_filter.value), either(self.actual_filter.value),
-                                                 None if (low, high) == full else (low, high))
+        self.matching = self.controller.matching(
+            either(self.predicted_filter.value),
+            either(self.actual_filter.value),
+            None if (low, high) == full else (low, high),
+        )
         if len(self.matching) > self.max_points:
             rng = np.random.default_rng(self.rng_seed)
             self.shown = np.sort(rng.choice(self.matching, self.max_points, replace=False))
@@ -167,8 +222,11 @@ class SamplePicker(View):
             self.points.x = self._x_values(self.shown)
             self.points.y = controller.scores[self.shown]
             self.points.color = (np.zeros(len(self.shown)) if target is None else target[self.shown]).astype(float)
-        sampled = f"{len(self.shown):,} of {matching:,} matching rows shown (random sample)" \
-            if len(self.shown) < matching else f"{matching:,} of {total:,} rows"
+        sampled = (
+            f"{len(self.shown):,} of {matching:,} matching rows shown (random sample)"
+            if len(self.shown) < matching
+            else f"{matching:,} of {total:,} rows"
+        )
         colours = "" if target is None else " · colour: actual outcome"
         self.scatter.title = sampled + colours
         discrete = self._discrete(column)
@@ -188,6 +246,9 @@ class SamplePicker(View):
         position = self.controller.position
         where = np.searchsorted(self.matching, position)
         inside = where < len(self.matching) and self.matching[where] == position
-        place = (f"{where + 1:,} of {len(self.matching):,} matching" if inside
-                 else f"not among the {len(self.matching):,} matching rows")
+        place = (
+            f"{where + 1:,} of {len(self.matching):,} matching"
+            if inside
+            else f"not among the {len(self.matching):,} matching rows"
+        )
         self.status.value = f"label <b>{sample.label}</b> · {place}"

@@ -1,4 +1,5 @@
 """Adverse-action reasons of the picked applicant, and the attribution difference of two cohorts."""
+
 from __future__ import annotations
 
 import html
@@ -6,13 +7,21 @@ import html
 from ..charts import SignedBars, Waterfall
 from ._view import View
 
-BASELINE_LABELS = {"average": "all applicants: average input", "median": "all applicants: median input",
-                   "reference": "all applicants: reference set (expected gradients)",
-                   "cutoff": "applicants at / just below the cut-off", "best": "best-scoring applicant"}
+BASELINE_LABELS = {
+    "average": "all applicants: average input",
+    "median": "all applicants: median input",
+    "reference": "all applicants: reference set (expected gradients)",
+    "cutoff": "applicants at / just below the cut-off",
+    "best": "best-scoring applicant",
+}
 STEP_CHOICES = (("16", 16), ("32", 32), ("64", 64), ("128", 128), ("auto (to 1e-6)", "auto"))
-RULE_CHOICES = (("Gauss-Legendre", "gausslegendre"), ("Riemann middle", "riemann_middle"),
-                ("Riemann trapezoid", "riemann_trapezoid"), ("Riemann left", "riemann_left"),
-                ("Riemann right", "riemann_right"))
+RULE_CHOICES = (
+    ("Gauss-Legendre", "gausslegendre"),
+    ("Riemann middle", "riemann_middle"),
+    ("Riemann trapezoid", "riemann_trapezoid"),
+    ("Riemann left", "riemann_left"),
+    ("Riemann right", "riemann_right"),
+)
 #: Completeness errors up to this are shown as met (green).
 COMPLETENESS_TOLERANCE = 1e-6
 
@@ -27,13 +36,19 @@ class ReasonsView(View):
 
         super().__init__(controller, errors)
         wide = {"description_width": "70px"}
-        self.baseline = ipywidgets.Dropdown(options=[(label, key) for key, label in BASELINE_LABELS.items()],
-                                            value="average", description="baseline", style=wide,
-                                            layout={"width": "380px"})
-        self.steps = ipywidgets.Dropdown(options=STEP_CHOICES, value=64, description="steps", style=wide,
-                                         layout={"width": "200px"})
-        self.rule = ipywidgets.Dropdown(options=RULE_CHOICES, value="gausslegendre", description="rule", style=wide,
-                                        layout={"width": "250px"})
+        self.baseline = ipywidgets.Dropdown(
+            options=[(label, key) for key, label in BASELINE_LABELS.items()],
+            value="average",
+            description="baseline",
+            style=wide,
+            layout={"width": "380px"},
+        )
+        self.steps = ipywidgets.Dropdown(
+            options=STEP_CHOICES, value=64, description="steps", style=wide, layout={"width": "200px"}
+        )
+        self.rule = ipywidgets.Dropdown(
+            options=RULE_CHOICES, value="gausslegendre", description="rule", style=wide, layout={"width": "250px"}
+        )
         self.chart = Waterfall(title="baseline score → applicant's score")
         self.summary = ipywidgets.HTML()
         self.summary.add_class("nbexplain-reasons-summary")
@@ -42,11 +57,15 @@ class ReasonsView(View):
             control.observe(self.errors.guard(lambda change: self.refresh()), names="value")
         self._observe(lambda change: self.refresh(), names="sample")
         self.refresh()
-        title = ipywidgets.HTML("<b>Adverse-action reasons</b> <span style='color:#555'>(Integrated Gradients "
-                                "against a documented baseline; related columns summed per reason)</span>")
-        self._compose(title, ipywidgets.HBox([self.baseline, self.steps, self.rule], layout={"flex_flow": "row wrap"}),
-                      ipywidgets.HBox([ipywidgets.VBox([self.chart.figure], layout={"flex": "1 1 0"}),
-                                       self.summary]))
+        title = ipywidgets.HTML(
+            "<b>Adverse-action reasons</b> <span style='color:#555'>(Integrated Gradients "
+            "against a documented baseline; related columns summed per reason)</span>"
+        )
+        self._compose(
+            title,
+            ipywidgets.HBox([self.baseline, self.steps, self.rule], layout={"flex_flow": "row wrap"}),
+            ipywidgets.HBox([ipywidgets.VBox([self.chart.figure], layout={"flex": "1 1 0"}), self.summary]),
+        )
         self.widget.add_class("nbexplain-reasons")
 
     def refresh(self):
@@ -60,24 +79,34 @@ class ReasonsView(View):
         error = result.completeness_error
         ok = error <= COMPLETENESS_TOLERANCE
         colour = "#1e7e34" if ok else "#b26a00"
-        lines = [f"<div style='font-size:12px;color:#555'>row {result.position}"
-                 f"{' (what-if edit)' if result.edited else ''}</div>",
-                 f"<div>score <b>{notice.score:.4f}</b> against baseline <b>{notice.baseline_score:.4f}</b></div>",
-                 f"<div class='nbexplain-completeness' style='color:{colour}'>completeness error {error:.1e} "
-                 f"({result.steps} steps, {html.escape(result.rule)})</div>",
-                 f"<div style='font-size:12px;color:#555;margin:4px 0'>{html.escape(result.baseline['statement'])}</div>"]
+        lines = [
+            f"<div style='font-size:12px;color:#555'>row {result.position}"
+            f"{' (what-if edit)' if result.edited else ''}</div>",
+            f"<div>score <b>{notice.score:.4f}</b> against baseline <b>{notice.baseline_score:.4f}</b></div>",
+            f"<div class='nbexplain-completeness' style='color:{colour}'>completeness error {error:.1e} "
+            f"({result.steps} steps, {html.escape(result.rule)})</div>",
+            f"<div style='font-size:12px;color:#555;margin:4px 0'>{html.escape(result.baseline['statement'])}</div>",
+        ]
         denied = result.denied
         if notice.reasons:
-            items = "".join(f"<li>{html.escape(r.statement)} <span style='color:#555'>({r.contribution:+.4f})</span>"
-                            f"</li>" for r in notice.reasons)
-            lines.append(f"<div><b>{'Reasons' if denied else 'Reasons (if denied)'}</b>"
-                         f"<ol class='nbexplain-reason-list' style='margin:2px 0 0 18px;padding:0'>{items}</ol></div>")
+            items = "".join(
+                f"<li>{html.escape(r.statement)} <span style='color:#555'>({r.contribution:+.4f})</span></li>"
+                for r in notice.reasons
+            )
+            lines.append(
+                f"<div><b>{'Reasons' if denied else 'Reasons (if denied)'}</b>"
+                f"<ol class='nbexplain-reason-list' style='margin:2px 0 0 18px;padding:0'>{items}</ol></div>"
+            )
         else:
-            lines.append("<div class='nbexplain-reason-list'>No contribution pushes the score toward denial against "
-                         "this baseline.</div>")
+            lines.append(
+                "<div class='nbexplain-reason-list'>No contribution pushes the score toward denial against "
+                "this baseline.</div>"
+            )
         for message in notice.warnings:
-            lines.append(f"<div role='alert' class='nbexplain-prohibited' style='color:#8b1a1a;background:#fdecea;"
-                         f"border:1px solid #e6a5a0;padding:4px 6px;margin-top:6px'>{html.escape(message)}</div>")
+            lines.append(
+                f"<div role='alert' class='nbexplain-prohibited' style='color:#8b1a1a;background:#fdecea;"
+                f"border:1px solid #e6a5a0;padding:4px 6px;margin-top:6px'>{html.escape(message)}</div>"
+            )
         return "<div style='padding:6px 10px;width:300px'>" + "".join(lines) + "</div>"
 
 
@@ -94,14 +123,28 @@ class PopulationView(View):
         low, high = float(controller.scores.min()), float(controller.scores.max())
         self.cohorts = []
         for name, predicted in (("A", 1), ("B", 0)):
-            choice = ipywidgets.Dropdown(options=[("any", -1), *[(f"predicted {l}", i) for i, l in enumerate(labels)]],
-                                         value=predicted, description=f"cohort {name}", layout={"width": "260px"})
-            actual = ipywidgets.Dropdown(options=[("any outcome", -1), *[(f"actual {l}", i) for i, l in enumerate(labels)]],
-                                         value=-1, layout={"width": "170px"})
-            scores = ipywidgets.FloatRangeSlider(value=(low, high), min=low, max=high, step=(high - low) / 100 or 0.01,
-                                                 description="score",
-                                                 continuous_update=False, readout_format=".2f",
-                                                 layout={"width": "300px"}, style={"description_width": "45px"})
+            choice = ipywidgets.Dropdown(
+                options=[("any", -1), *[(f"predicted {label}", i) for i, label in enumerate(labels)]],
+                value=predicted,
+                description=f"cohort {name}",
+                layout={"width": "260px"},
+            )
+            actual = ipywidgets.Dropdown(
+                options=[("any outcome", -1), *[(f"actual {label}", i) for i, label in enumerate(labels)]],
+                value=-1,
+                layout={"width": "170px"},
+            )
+            scores = ipywidgets.FloatRangeSlider(
+                value=(low, high),
+                min=low,
+                max=high,
+                step=(high - low) / 100 or 0.01,
+                description="score",
+                continuous_update=False,
+                readout_format=".2f",
+                layout={"width": "300px"},
+                style={"description_width": "45px"},
+            )
             self.cohorts.append((choice, actual, scores))
         self.compare = ipywidgets.Button(description="Compare", button_style="primary", icon="balance-scale")
         self.compare.on_click(self.errors.guard(lambda button: self.refresh()))
@@ -111,8 +154,9 @@ class PopulationView(View):
         self.result = None
         self.refresh()
         rows = [ipywidgets.HBox(list(row), layout={"flex_flow": "row wrap"}) for row in self.cohorts]
-        self._compose(ipywidgets.HTML("<b>Population comparison</b>"), *rows, self.compare, self.summary,
-                      self.chart.figure)
+        self._compose(
+            ipywidgets.HTML("<b>Population comparison</b>"), *rows, self.compare, self.summary, self.chart.figure
+        )
         self.widget.add_class("nbexplain-population")
 
     def members(self, cohort) -> object:
@@ -125,13 +169,17 @@ class PopulationView(View):
         self.chart.update(self.result)
         meta = self.result.meta
         mean_a, mean_b = meta["mean_scores"]
-        sampling = ("all pairs (exact)" if meta["exact"] else
-                    f"{meta['pairs']:,} pairs drawn at random; sampling error of the total ± "
-                    f"{meta['sampling_standard_error']:.2g}")
+        sampling = (
+            "all pairs (exact)"
+            if meta["exact"]
+            else f"{meta['pairs']:,} pairs drawn at random; sampling error of the total ± "
+            f"{meta['sampling_standard_error']:.2g}"
+        )
         self.summary.value = (
             f"<div style='padding:4px 0'>A: {meta['sizes'][0]:,} rows, mean score <b>{mean_a:.4f}</b> · "
             f"B: {meta['sizes'][1]:,} rows, mean score <b>{mean_b:.4f}</b> · difference <b>{mean_a - mean_b:+.4f}</b>"
             f"<br><span class='nbexplain-population-error' style='color:#555'>sum of attributions "
             f"{float(self.result.values.sum()):+.4f}; gap to the difference of mean scores "
-            f"{meta['completeness_error']:.1e} ({html.escape(sampling)})</span></div>")
+            f"{meta['completeness_error']:.1e} ({html.escape(sampling)})</span></div>"
+        )
         return self.result

@@ -7,10 +7,11 @@ rather than its standardised 0.31), a function that turns raw rows into the mode
 where each raw column lands in those inputs, so that the what-if editor can colour a column by
 the gradient at its own input element.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -81,17 +82,23 @@ class ExplorerData:
         import pandas as pd
 
         if not isinstance(self.explainers, ModelExplainers):
-            raise InputDataError(f"explainers must be a ModelExplainers (e.g. ModelExplainers.for_keras(model, ...)); "
-                                 f"got {type(self.explainers).__name__}. ExplorerData.from_keras builds one.")
+            raise InputDataError(
+                f"explainers must be a ModelExplainers (e.g. ModelExplainers.for_keras(model, ...)); "
+                f"got {type(self.explainers).__name__}. ExplorerData.from_keras builds one."
+            )
         if not isinstance(self.frame, pd.DataFrame):
-            raise InputDataError(f"The explorer needs its rows as a pandas DataFrame with named columns; got "
-                                 f"{type(self.frame).__name__}. Wrap an array: pd.DataFrame(X, columns=names).")
+            raise InputDataError(
+                f"The explorer needs its rows as a pandas DataFrame with named columns; got "
+                f"{type(self.frame).__name__}. Wrap an array: pd.DataFrame(X, columns=names)."
+            )
         if len(self.frame) == 0:
             raise InputDataError("The explorer needs at least one row to explain; the DataFrame is empty.")
         numeric = [c for c in self.frame.columns if not pd.api.types.is_numeric_dtype(self.frame[c])]
         if numeric:
-            raise InputDataError(f"Columns {numeric} are not numeric. Encode them as numbers (and pass "
-                                 "choices={column: {code: label}}) before exploring.")
+            raise InputDataError(
+                f"Columns {numeric} are not numeric. Encode them as numbers (and pass "
+                "choices={column: {code: label}}) before exploring."
+            )
         columns = [str(c) for c in self.frame.columns]
         elements = dict(self.elements) or {c: (None, (j,)) for j, c in enumerate(columns)}
         for column in elements:
@@ -100,17 +107,23 @@ class ExplorerData:
         if self.target is not None:
             target = np.asarray(self.target)
             if target.shape != (len(self.frame),):
-                raise InputDataError(f"target has shape {target.shape}; expected one outcome per row "
-                                     f"({len(self.frame)},).")
+                raise InputDataError(
+                    f"target has shape {target.shape}; expected one outcome per row ({len(self.frame)},)."
+                )
             object.__setattr__(self, "target", target)
         for column in self.choices:
             if column not in columns:
                 raise unknown_name("column", column, columns)
         object.__setattr__(self, "elements", freeze_mapping({c: (i, tuple(ix)) for c, (i, ix) in elements.items()}))
         threshold = self.threshold
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold):
-            raise InputDataError(f"threshold must be a finite number (the score above which outcome 1 is predicted); "
-                                 f"got {threshold!r}.")
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float, np.number))
+            or not np.isfinite(threshold)
+        ):
+            raise InputDataError(
+                f"threshold must be a finite number (the score above which outcome 1 is predicted); got {threshold!r}."
+            )
         if self.comparisons is not None:
             object.__setattr__(self, "comparisons", freeze_mapping(self.comparisons))
         for name in ("choices", "selection_errors", "description"):
@@ -125,9 +138,22 @@ class ExplorerData:
         return tuple(str(c) for c in self.frame.columns)
 
     @classmethod
-    def from_keras(cls, model, X, y=None, *, choices=None, title="model", outcome="score",
-                   class_labels=("0", "1"), threshold=0.5, comparisons=None, selection_errors=None, catalogue=None,
-                   **explainer_options) -> ExplorerData:
+    def from_keras(
+        cls,
+        model,
+        X,
+        y=None,
+        *,
+        choices=None,
+        title="model",
+        outcome="score",
+        class_labels=("0", "1"),
+        threshold=0.5,
+        comparisons=None,
+        selection_errors=None,
+        catalogue=None,
+        **explainer_options,
+    ) -> ExplorerData:
         """A one-input tabular Keras model that reads ``X``'s columns (matched by name).
 
         Integer columns with at most 8 distinct values are edited as choices unless ``choices``
@@ -138,14 +164,30 @@ class ExplorerData:
         """
         import pandas as pd
 
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X),
-                                                                   columns=[f"x{j}" for j in range(np.shape(X)[-1])])
+        frame = (
+            X
+            if isinstance(X, pd.DataFrame)
+            else pd.DataFrame(np.asarray(X), columns=[f"x{j}" for j in range(np.shape(X)[-1])])
+        )
         options = {"feature_names": [str(c) for c in frame.columns], **explainer_options}
         explainers = ModelExplainers.for_keras(model, **options)
         inferred = {c: {v: str(v) for v in values} for c, values in _small_integer_columns(frame).items()}
-        return cls(explainers, frame, _identity, {}, None if y is None else np.asarray(y),
-                   {**inferred, **(choices or {})}, title, outcome, tuple(class_labels), threshold, comparisons,
-                   selection_errors or {}, {}, catalogue)
+        return cls(
+            explainers,
+            frame,
+            _identity,
+            {},
+            None if y is None else np.asarray(y),
+            {**inferred, **(choices or {})},
+            title,
+            outcome,
+            tuple(class_labels),
+            threshold,
+            comparisons,
+            selection_errors or {},
+            {},
+            catalogue,
+        )
 
 
 def _small_integer_columns(frame) -> dict:

@@ -4,6 +4,7 @@
 :class:`WhatIfEditor` binds it to a controller: the picked row's values go in, and an edit
 coming back in ``values`` becomes ``controller.what_if(edits)``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,13 +21,14 @@ from ._view import View
 BINS = 24
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _widget_class():
     try:
         import anywidget
     except ImportError as error:
-        raise MissingDependencyError("The what-if editor needs 'anywidget'. Install it with: "
-                                     "pip install 'anywidget>=0.9'") from error
+        raise MissingDependencyError(
+            "The what-if editor needs 'anywidget'. Install it with: pip install 'anywidget>=0.9'"
+        ) from error
 
     class WhatIfWidget(anywidget.AnyWidget):
         """One row per feature; ``values`` is the one trait the browser edits."""
@@ -53,9 +55,16 @@ def feature_specs(frame, choices) -> list:
         if name in choices:
             labels = dict(choices[name])
             codes = sorted(set(labels) | set(np.unique(values).tolist()))
-            specs.append({"name": name, "kind": "choice",
-                          "options": [{"value": float(c), "label": str(labels.get(c, c)),
-                                       "share": float(np.mean(values == c))} for c in codes]})
+            specs.append(
+                {
+                    "name": name,
+                    "kind": "choice",
+                    "options": [
+                        {"value": float(c), "label": str(labels.get(c, c)), "share": float(np.mean(values == c))}
+                        for c in codes
+                    ],
+                }
+            )
             continue
         numbers = values.astype(float)
         low, high = (float(q) for q in np.quantile(numbers, [0.005, 0.995]))
@@ -66,8 +75,17 @@ def feature_specs(frame, choices) -> list:
         if integer:
             step = max(1.0, round(step))
         counts, _ = np.histogram(np.clip(numbers, low, high), bins=BINS, range=(low, high))
-        specs.append({"name": name, "kind": "number", "min": low, "max": high, "step": step, "integer": integer,
-                      "bins": counts.astype(int).tolist()})
+        specs.append(
+            {
+                "name": name,
+                "kind": "number",
+                "min": low,
+                "max": high,
+                "step": step,
+                "integer": integer,
+                "bins": counts.astype(int).tolist(),
+            }
+        )
     return specs
 
 
