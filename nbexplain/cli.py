@@ -12,15 +12,25 @@ a CSV or Parquet file (one row each), chunk by chunk; ``--report DIR`` adds the 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+from ._tensorflow import keras_module
+from .credit.adverse import ReasonRecipe, read_chunks
+from .credit.reasons import ReasonCatalogue
+from .credit.recipes import BASELINE_CHOICES, documented_baselines
+from .credit.validation import validate_reasons
+from .datasets import load_demo
+from .datasets.demo import demo_reasons, selection_experiment
+from .engine import IntegratedGradients
+from .engine.integrated import RULES
+from .errors import NBExplainError
+from .serve import VoilaServer, dashboard_notebook
 
 
 def prepare_demo(selection: bool = True) -> None:
     """Train (first run) or load the demo models, and run the cached selection experiment."""
-    from .datasets import load_demo
-    from .datasets.demo import selection_experiment
-
     for name in ("credit_fcn", "credit_lstm"):
         demo = load_demo(name)
         status = demo.record.get("cache", {}).get("status", "")
@@ -39,8 +49,6 @@ def prepare_demo(selection: bool = True) -> None:
 
 
 def dashboard(args) -> int:
-    from .serve import VoilaServer, dashboard_notebook
-
     prepare_demo(selection=not args.skip_selection)
     notebook = Path(args.notebook) if args.notebook else dashboard_notebook()
     try:
@@ -57,15 +65,9 @@ def dashboard(args) -> int:
 def reason_explainer(args):
     """The reasons recipe the arguments describe: a demo model, or a saved Keras model with its
     reference file and reason catalogue."""
-    from .credit.recipes import documented_baselines
-    from .errors import NBExplainError
-
     steps = args.steps if args.steps == "auto" else int(args.steps)
     common = {"steps": steps, "rule": args.rule, "tolerance": args.tolerance}
     if args.model in ("credit_fcn", "credit_lstm"):
-        from .datasets import load_demo
-        from .datasets.demo import demo_reasons
-
         catalogue = _catalogue(args.catalogue) if args.catalogue else None
         demo = load_demo(args.model)
         return demo_reasons(
@@ -85,10 +87,6 @@ def reason_explainer(args):
         )
     import pandas as pd
 
-    from ._tensorflow import keras_module
-    from .credit.adverse import ReasonRecipe, read_chunks
-    from .engine import IntegratedGradients
-
     reference = pd.concat(list(read_chunks(args.reference, 100_000)))
     if args.id_column and args.id_column in reference.columns:
         reference = reference.set_index(args.id_column)
@@ -106,15 +104,10 @@ def reason_explainer(args):
 
 
 def _catalogue(path):
-    from .credit.reasons import ReasonCatalogue
-
     return ReasonCatalogue.from_json(path)
 
 
 def reasons(args) -> int:
-    import json
-
-    from .errors import NBExplainError
 
     try:
         recipe, reference = reason_explainer(args)
@@ -138,10 +131,6 @@ def reasons(args) -> int:
 
 def report(args, recipe, reference):
     """The validation report for the denied applicants of the first chunk of the file."""
-    from .credit.adverse import read_chunks
-    from .credit.recipes import documented_baselines
-    from .credit.validation import validate_reasons
-
     first = next(read_chunks(args.applications, args.validate_rows))
     if args.id_column:
         first = first.set_index(args.id_column)
@@ -176,8 +165,6 @@ def main(argv=None) -> int:
         )
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
         command.set_defaults(run=dashboard)
-    from .credit.recipes import BASELINE_CHOICES
-    from .engine.integrated import RULES
 
     command = commands.add_parser("reasons", help="adverse-action reasons for every denied applicant of a file")
     command.add_argument("applications", help="CSV or Parquet file of applications (raw columns)")

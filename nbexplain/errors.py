@@ -1,5 +1,8 @@
 """Exceptions raised for bad input: each says what was wrong and what to do about it."""
 
+import difflib
+import importlib
+
 
 class NBExplainError(ValueError):
     """Base class of every error nbexplain raises for bad input."""
@@ -37,8 +40,6 @@ def row_list(positions, labels=None, limit: int = 10) -> str:
 
 def unknown_name(kind, name, known):
     """Build an :class:`UnknownNameError` that lists the close matches and the valid names."""
-    import difflib
-
     known = [str(k) for k in known]
     close = difflib.get_close_matches(str(name), known, n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -56,8 +57,6 @@ class MissingDependencyError(NBExplainError, ImportError):
 
 def require(module: str, extra: str, purpose: str):
     """Import ``module`` or raise :class:`MissingDependencyError` with the pip command to fix it."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as error:

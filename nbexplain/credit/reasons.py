@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, row_list, unknown_name
-from ..results.serial import dump_json, freeze_mapping, to_jsonable
+from ..results.serial import dump_json, freeze_mapping, load_json, to_jsonable
 
 MAX_REASONS = 4
 
@@ -160,8 +160,6 @@ class ReasonCatalogue:
 
     @classmethod
     def from_json(cls, text_or_path) -> ReasonCatalogue:
-        from ..results.serial import load_json
-
         payload = load_json(text_or_path)
         missing = [k for k in ("reasons",) if k not in payload]
         if missing:

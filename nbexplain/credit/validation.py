@@ -23,6 +23,7 @@ import numpy as np
 
 from .._version import __version__
 from ..results.serial import dump_json, save_text, to_jsonable
+from .reasons import reasons_from_attributions
 
 COMPLETENESS_BINS = tuple(10.0**k for k in range(-10, 1))
 
@@ -85,7 +86,6 @@ def validate_reasons(
 
     def run(recipe):
         attributions = recipe.attributions(applicants)
-        from .reasons import reasons_from_attributions
 
         ranked = reasons_from_attributions(attributions, recipe.catalogue, recipe.max_reasons, recipe.elements)
         bar.update()

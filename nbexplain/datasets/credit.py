@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..credit.reasons import ReasonCatalogue, ReasonCode
+
 STATIC_FEATURES = ("LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE")
 STATUS_FEATURES = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
 BILL_FEATURES = tuple(f"BILL_AMT{m}" for m in range(1, 7))
@@ -215,8 +217,6 @@ def credit_reason_catalogue():
     payment amounts: their attributions are summed before ranking. Sex, marital status and age
     are prohibited bases under ECOA (Regulation B) and are never given as reasons.
     """
-    from ..credit.reasons import ReasonCatalogue, ReasonCode
-
     return ReasonCatalogue(
         (
             ReasonCode("DELINQ", "Delinquency on this account: payments past due in recent months", STATUS_FEATURES),

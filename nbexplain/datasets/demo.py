@@ -8,6 +8,8 @@ seeded shuffle and tested on the other 5,000, then cached (see :mod:`._cache`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,10 +21,12 @@ from ..credit.adverse import ReasonRecipe
 from ..credit.recipes import documented_baselines
 from ..engine import IntegratedGradients, Sensitivity
 from ..engine.comparisons import surrogate_importances
-from ..engine.selection import error_rate, fit_classifier
+from ..engine.selection import Candidate, error_rate, fit_classifier, retrain_comparison
 from ..errors import unknown_name
 from ..model._keras import fingerprint
 from ..results.serial import freeze_mapping, frozen_array
+from . import models
+from ._cache import cache_dir, cached_model
 from .credit import (
     CREDIT_FEATURES,
     CREDIT_TARGET,
@@ -144,7 +148,6 @@ def _take(inputs, positions):
 
 
 def _frame_fingerprint(frame) -> str:
-    import hashlib
 
     import pandas as pd
 
@@ -174,9 +177,6 @@ def fit_credit_model(
     ``cache_name`` (default: ``kind`` plus the data's fingerprint), rebuilt when the data, the
     seed or the epochs change.
     """
-    from . import models
-    from ._cache import cached_model
-
     if kind not in DEMOS:
         raise unknown_name("model kind", kind, DEMOS)
     n = len(frame)
@@ -264,8 +264,6 @@ SELECTION_KS = (1, 2, 3, 4, 5, 6, 8, 12, 23)
 
 
 def _selection_path(demo):
-    from ._cache import cache_dir
-
     return cache_dir() / f"{demo.name}-selection.json"
 
 
@@ -285,10 +283,6 @@ def selection_experiment(
     """Test error against k: the paper's network retrained on the top k features of the demo
     network's global importance (32 hidden units below all features, as in Table 1), for each k
     in ``ks``; ``{k: mean test error}``. Cached beside the model, keyed by its weights."""
-    import json
-
-    from ..engine.selection import Candidate, retrain_comparison
-    from . import models
 
     if demo.name != "credit_fcn":
         raise unknown_name("demo with a selection experiment", demo.name, ["credit_fcn"])
@@ -324,7 +318,6 @@ def selection_experiment(
 def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict | None:
     """The stored ``{k: test error}`` of :func:`selection_experiment` for this very model, or None
     when the experiment has not been run (or was run for other weights)."""
-    import json
 
     path = _selection_path(demo)
     if demo.name != "credit_fcn" or not path.exists():

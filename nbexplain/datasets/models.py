@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensorflow import keras_module
+from .simulation import make_simulation
 
 
 def simulation_network(n_features: int = 5, seed: int = 0):
@@ -74,8 +75,6 @@ def train_simulation_network(n: int = 10_000, seed: int = 0, epochs: int = 60, v
     Returns ``(model, X_train, X_test, y_test, test_mse)``.
     """
     keras = keras_module()
-
-    from .simulation import make_simulation
 
     X, y = make_simulation(n, seed=seed)
     cut = int(0.85 * n)

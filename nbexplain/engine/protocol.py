@@ -28,6 +28,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..results import Attributions, PerSampleResult
+from .integrated import IntegratedGradients
+from .sensitivity import Sensitivity
 
 
 @runtime_checkable
@@ -69,7 +71,4 @@ class ModelExplainers:
     def for_keras(cls, model: Any, **options: Any) -> ModelExplainers:
         """Sensitivities for the rows and Integrated Gradients for reasons and populations, both
         of the score chosen by ``options`` (``target=``, ``labels=``, ``feature_names=`` ...)."""
-        from .integrated import IntegratedGradients
-        from .sensitivity import Sensitivity
-
         return cls(Sensitivity(model, **options), IntegratedGradients(model, tolerance=1e-6, **options))

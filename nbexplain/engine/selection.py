@@ -17,7 +17,7 @@ import numpy as np
 from .._tensorflow import keras_module
 from .._version import __version__
 from ..errors import InputDataError
-from ..results.serial import freeze_mapping, frozen_array
+from ..results.serial import freeze_mapping, frozen_array, to_jsonable
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,6 @@ class RetrainResult:
         return table
 
     def to_dict(self) -> dict:
-        from ..results.serial import to_jsonable
-
         return {
             "kind": "RetrainResult",
             "runs": to_jsonable(self.to_frame().to_dict(orient="list")),

@@ -7,10 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import credit, simulation
+
 
 def _credit(args) -> int:
-    from . import credit
-
     result = credit.run(
         args.data,
         repeats=args.repeats,
@@ -43,8 +43,6 @@ def _credit(args) -> int:
 
 
 def _simulation(args) -> int:
-    from . import simulation
-
     result = simulation.run(n=args.rows, seed=args.seed)
     print(f"Figure 1: {result.n_train} training rows, test MSE {result.test_mse:.4f} (paper: 0.0127)")
     print(result.table().round(3).to_string())

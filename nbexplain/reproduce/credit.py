@@ -9,13 +9,25 @@ Figure 4: the importance ranking of the smaller network.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
+from ..datasets.credit import CREDIT_FEATURES
+from ..datasets.demo import fit_credit_model, load_demo
+from ..datasets.loaders import load_credit_default
+from ..datasets.models import credit_network
+from ..engine import Sensitivity
+from ..engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
+from ..engine.selection import Candidate, retrain_comparison
 from ..results import Explanation
 from ..results.serial import freeze_mapping, to_jsonable
+from .figures import cumulative_figure, ranking_figure
 
 FULL_MODEL = "FCN l1, all 23 features"
 SELECTED_MODEL = "FCN 32 units, top-90% features"
@@ -65,8 +77,6 @@ class CreditReproduction:
 
     def figures(self) -> dict:
         """The paper's figures as matplotlib figures, keyed by file stem."""
-        from .figures import cumulative_figure, ranking_figure
-
         figure2 = {"(a) sensitivity of the FCN": self.importance}
         if self.lime is not None:
             figure2["(b) LIME selection counts"] = self.lime
@@ -85,7 +95,6 @@ class CreditReproduction:
 
     def save(self, folder) -> list:
         """Write the figures (PNG), the tables (CSV) and everything as JSON into ``folder``."""
-        import json
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -114,9 +123,6 @@ class CreditReproduction:
 
 def _credit_model(data, seed, epochs, progress):
     """The trained FCN and its data: the cached demo model, or one trained on the given file/frame."""
-    from ..datasets.demo import fit_credit_model, load_demo
-    from ..datasets.loaders import load_credit_default
-
     if data is None:
         return load_demo("credit_fcn", seed=seed, epochs=epochs, progress=progress), "embedded (generated) data"
     if isinstance(data, (str, Path)):
@@ -146,13 +152,6 @@ def run(
         The paper ran LIME on all 25,000 rows (6 hours); the time is extrapolated from this sample.
     share : cumulative importance (%) the selected features must reach.
     """
-    import numpy as np
-
-    from ..datasets.credit import CREDIT_FEATURES
-    from ..datasets.models import credit_network
-    from ..engine import Sensitivity
-    from ..engine.comparisons import keras_probabilities, lime_counts, logistic_importance, tree_importance
-    from ..engine.selection import Candidate, retrain_comparison
 
     demo, source = _credit_model(data, seed, epochs, progress)
     X = demo.inputs
@@ -202,6 +201,5 @@ def run(
 
 
 def _installed(module: str) -> bool:
-    import importlib.util
 
     return importlib.util.find_spec(module) is not None

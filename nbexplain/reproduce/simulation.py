@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..datasets import SIMULATION_FEATURES, simulation_importance
+from ..datasets.models import train_simulation_network
+from ..engine import Sensitivity
 from ..results import Explanation
+from .figures import ranking_figure
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,8 +26,6 @@ class SimulationReproduction:
         return frame.sort_values("importance", ascending=False)
 
     def figure(self):
-        from .figures import ranking_figure
-
         return ranking_figure(
             {"sensitivity of the fitted network": self.importance, "true importance of the function": self.truth},
             f"Figure 1: simulated regression (test MSE {self.test_mse:.4f})",
@@ -32,10 +34,6 @@ class SimulationReproduction:
 
 def run(n: int = 10_000, seed: int = 0, epochs: int = 60) -> SimulationReproduction:
     """Train the 64-32 ReLU network on 85 % of ``n`` rows and explain it on its training rows."""
-    from ..datasets import SIMULATION_FEATURES, simulation_importance
-    from ..datasets.models import train_simulation_network
-    from ..engine import Sensitivity
-
     model, X_train, _, _, mse = train_simulation_network(n=n, seed=seed, epochs=epochs)
     importance = Sensitivity(model).explain(X_train).global_importance()
     truth = Explanation(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 #: Chromium flags that work on a machine with no network but localhost.
 CHROMIUM_ARGS = (
@@ -20,7 +21,6 @@ CHROMIUM_ARGS = (
 
 def chromium_path() -> str | None:
     """Debian's chromium (Playwright's own browser download cannot work without internet)."""
-    import shutil
 
     return os.environ.get("NBEXPLAIN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 

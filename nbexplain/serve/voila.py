@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .._static import static_file
+
 #: A static path: polling it does not run the notebook (polling "/" would start a kernel).
 READY_PATH = "voila/static/extension.js"
 
@@ -33,8 +35,6 @@ def free_port(preferred: int = 0) -> int:
 
 def dashboard_notebook() -> Path:
     """The dashboard notebook shipped in the package (built from notebooks/dashboard.ipynb)."""
-    from .._static import static_file
-
     return Path(str(static_file("dashboard.ipynb")))
 
 
