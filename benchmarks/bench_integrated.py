@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 import warnings
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
@@ -60,9 +57,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "integrated.json"))
     args = parser.parse_args(argv)
 
-    from nbexplain._tensorflow import import_quietly
-
-    import_quietly()
     from nbexplain import AverageInput, IntegratedGradients, ReferenceSet
     from nbexplain.datasets import load_demo
     from nbexplain.errors import require

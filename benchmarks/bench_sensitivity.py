@@ -17,14 +17,11 @@ Run: ``.venv/bin/python benchmarks/bench_sensitivity.py`` (``make benchmark``).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
