@@ -51,6 +51,11 @@ class DataFileError(NBExplainError):
     """A data file cannot be read as the format it claims to be (missing column, bad value, empty)."""
 
 
+class ResultWarning(UserWarning):
+    """A result is computed but has a weakness its meta records: saturated units (a zero
+    gradient everywhere), a completeness error above the tolerance."""
+
+
 class MissingDependencyError(NBExplainError, ImportError):
     """An optional dependency needed for this feature is not installed."""
 

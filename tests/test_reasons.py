@@ -188,7 +188,7 @@ def test_file_problems_are_reported(rng, tmp_path):
     recipe = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.5, columns=FEATURES)
     bad = tmp_path / "short.csv"
     pd.DataFrame(rng.normal(size=(5, 6)), columns=FEATURES[:6]).to_csv(bad, index=False)
-    with pytest.raises(InputDataError, match=r"lack column\(s\) \['AGE'\]"):
+    with pytest.raises(DataFileError, match=r"lacks column\(s\) \['AGE'\]"):
         recipe.explain_file(bad, tmp_path / "out.csv", progress=False)
     with pytest.raises(DataFileError, match="unknown table format"):
         recipe.explain_file(bad, tmp_path / "out.xlsx", progress=False)

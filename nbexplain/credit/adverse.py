@@ -8,7 +8,9 @@ measured against the same documented point(s).
 
 ``explain_file`` reads a CSV or Parquet file chunk by chunk (memory stays bounded by the chunk),
 explains only the denied applicants and writes one row per denied applicant (CSV or Parquet,
-by the output's suffix), with a progress bar.
+by the output's suffix), with a progress bar. The output is all-or-nothing: it is written under a
+temporary name and renamed when the whole file is done, never over the input; a bad row stops
+the run with the file's line and the column, and leaves no output.
 """
 
 from __future__ import annotations
@@ -19,77 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import refuse_inputs, writable_folder
+from .._tables import TableSink, TableSource, numeric_columns, output_format
 from ..engine._base import Parameters
-from ..errors import DataFileError, InputDataError, NBExplainError, require
-from .reasons import MAX_REASONS, ReasonCatalogue, denied, reasons_from_attributions
-
-TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-def table_format(path) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise DataFileError(f"{path}: unknown table format {suffix!r}; use a .csv or .parquet file.")
-    return TABLE_SUFFIXES[suffix]
-
-
-def count_rows(path) -> int:
-    """Rows of a table file without reading it into memory (Parquet metadata, CSV line count)."""
-    if table_format(path) == "parquet":
-        return int(require("pyarrow.parquet", "parquet", "Reading Parquet files").ParquetFile(path).metadata.num_rows)
-    if Path(path).stat().st_size == 0:
-        return 0
-    with open(path, "rb") as handle:
-        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
-        handle.seek(-1, 2)
-        complete = handle.read(1) == b"\n"
-    return max(lines - (1 if complete else 0), 0)
-
-
-def read_chunks(path, chunk_rows: int):
-    """DataFrames of at most ``chunk_rows`` rows, in file order."""
-    import pandas as pd
-
-    if table_format(path) == "parquet":
-        parquet = require("pyarrow.parquet", "parquet", "Reading Parquet files")
-        for batch in parquet.ParquetFile(path).iter_batches(batch_size=int(chunk_rows)):
-            yield batch.to_pandas()
-        return
-    try:
-        yield from pd.read_csv(path, chunksize=int(chunk_rows))
-    except pd.errors.EmptyDataError:
-        raise DataFileError(f"{path} is empty: no header, no rows.") from None
-
-
-class TableWriter:
-    """Appends DataFrames to a CSV or Parquet file, one chunk at a time."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.format = table_format(path)
-        self.rows = 0
-        self._parquet = None
-
-    def write(self, frame):
-        if self.format == "csv":
-            frame.to_csv(self.path, mode="w" if self.rows == 0 else "a", header=self.rows == 0, index=False)
-        else:
-            pyarrow = require("pyarrow", "parquet", "Writing Parquet files")
-            table = pyarrow.Table.from_pandas(frame, preserve_index=False)
-            if self._parquet is None:
-                self._parquet = require("pyarrow.parquet", "parquet", "Writing Parquet files").ParquetWriter(
-                    self.path, table.schema
-                )
-            self._parquet.write_table(table.cast(self._parquet.schema))
-        self.rows += len(frame)
-
-    def close(self, empty=None):
-        """Finish the file; with no rows written, write ``empty`` (the header only)."""
-        if self.rows == 0 and empty is not None:
-            self.write(empty)
-            self.rows = 0
-        if self._parquet is not None:
-            self._parquet.close()
+from ..errors import DataFileError, InputDataError, NBExplainError
+from .reasons import MAX_REASONS, RankedReasons, ReasonCatalogue, denied, reasons_from_attributions
 
 
 class ReasonRecipe(Parameters):
@@ -104,8 +40,9 @@ class ReasonRecipe(Parameters):
     catalogue : ReasonCatalogue
         Reason statements for every column (or reported feature) and the prohibited bases.
     cutoff : float
-        The decision threshold: with ``catalogue.adverse == "increase"`` applicants scoring at or
-        above it are denied; with ``"decrease"`` those scoring below it.
+        The worst passing score (:func:`~nbexplain.credit.reasons.denied`): with
+        ``catalogue.adverse == "increase"`` applicants scoring above it are denied; with
+        ``"decrease"`` those scoring below it.
     to_inputs : callable, optional
         Raw application rows (a DataFrame) -> model inputs; identity by default.
     columns : sequence, optional
@@ -170,53 +107,82 @@ class ReasonRecipe(Parameters):
         )
         return replace(ranked, applicants=tuple(frame.index))  # the rows' own labels, whatever the inputs keep
 
+    def empty_table(self):
+        """The output table with no rows: the columns a run writes (for a batch with no denial)."""
+        return RankedReasons.empty(self.catalogue, int(self.max_reasons)).table()
+
     def explain_file(self, path, out, *, chunk_rows: int = 5_000, id_column=None, progress=True) -> dict:
         """Reasons for every denied applicant of a CSV / Parquet file, one row each, written to
-        ``out`` (CSV or Parquet), ``chunk_rows`` applications at a time. Returns a summary."""
+        ``out`` (CSV or Parquet, by its suffix), ``chunk_rows`` applications at a time.
+
+        All-or-nothing: ``out`` appears only when the whole file is done (a file with no denied
+        applicant, or only a header, gives an empty table with the columns); it is never the
+        input. A bad row is a :class:`~nbexplain.errors.DataFileError` naming the file's line and
+        column. Returns a summary (rows read, denied, largest completeness error ...).
+        """
         from tqdm.auto import tqdm
 
-        if int(chunk_rows) < 1:
-            raise NBExplainError(f"chunk_rows must be positive; got {chunk_rows}.")
-        path, out = Path(path), Path(out)
-        if not path.is_file():
-            raise DataFileError(f"{path} does not exist.")
-        table_format(out)
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+            raise NBExplainError(f"chunk_rows must be a positive whole number of rows; got {chunk_rows!r}.")
+        source = TableSource.open(path)
+        out = Path(out)
+        output_format(out)
+        refuse_inputs(out, [source.path])
+        writable_folder(out)
         started = time.perf_counter()
-        writer = TableWriter(out)
         summary = {
-            "input": str(path),
+            "input": str(source.path),
             "output": str(out),
+            "format": source.format,
             "rows": 0,
             "denied": 0,
             "prohibited_material": 0,
             "max_completeness_error": 0.0,
         }
-        empty = None
-        try:
-            with tqdm(total=count_rows(path), desc="adverse-action reasons", unit="row", disable=not progress) as bar:
-                for chunk in read_chunks(path, chunk_rows):
-                    if id_column is not None:
-                        if id_column not in chunk.columns:
-                            raise InputDataError(
-                                f"{path} has no id column {id_column!r}; columns: {list(chunk.columns)}."
-                            )
-                        chunk = chunk.set_index(id_column)
-                    scores = self.explainer.score(self.inputs(chunk))
-                    denied = chunk[self.denied(scores)]
+        with TableSink(out, inputs=[source.path]) as sink:
+            total = source.count_rows()
+            with tqdm(total=total, desc="adverse-action reasons", unit="row", disable=not progress) as bar:
+                for chunk, lines in source.chunks(chunk_rows):
+                    if not len(chunk):
+                        continue
+                    table = self._explain_chunk(chunk, lines, source, id_column)
                     summary["rows"] += len(chunk)
-                    if len(denied):
-                        table = self.explain(denied).table()
-                        writer.write(table)
+                    if len(table):
+                        sink.write(table)
                         summary["denied"] += len(table)
                         summary["prohibited_material"] += int(table["prohibited_material"].sum())
                         summary["max_completeness_error"] = max(
                             summary["max_completeness_error"], float(table["completeness_error"].max())
                         )
-                    elif empty is None and len(chunk):
-                        empty = self.explain(chunk.iloc[:1]).table().iloc[:0]
                     bar.update(len(chunk))
-        finally:
-            writer.close(empty)
+            if sink.rows == 0:
+                sink.write(self.empty_table())
         summary["seconds"] = round(time.perf_counter() - started, 3)
         summary["baseline"] = None if self.resolved_ is None else dict(self.resolved_.description)
         return summary
+
+    def _explain_chunk(self, chunk, lines, source, id_column):
+        """The reasons table of one chunk's denied rows; bad rows named by their file line."""
+        if id_column is not None:
+            if id_column not in chunk.columns and chunk.index.name == id_column:
+                chunk = chunk.reset_index()
+            if id_column not in chunk.columns:
+                raise DataFileError(
+                    f"{source.path} has no id column {id_column!r}; columns: {[str(c) for c in chunk.columns]}."
+                )
+        columns = list(self.columns) if self.columns is not None else [c for c in chunk.columns if c != id_column]
+        chunk = numeric_columns(chunk, columns, source, lines)
+        labelled = chunk.set_axis(lines, axis=0)  # rows named by their file line in any error below
+        try:
+            scores = self.explainer.score(self.inputs(labelled))
+            decisions = self.denied(scores)
+        except NBExplainError as error:
+            raise type(error)(
+                f"{source.path}, {source.where(int(lines[0]))} to {int(lines[-1])} "
+                f"(rows named by their {source.where(0).split()[0]}): {error}"
+            ) from None
+        rows = chunk.set_index(id_column) if id_column is not None else chunk
+        denied_rows = rows[decisions]
+        if not len(denied_rows):
+            return denied_rows.iloc[:0]
+        return self.explain(denied_rows).table()

@@ -275,6 +275,25 @@ class RankedReasons:
     meta: Mapping
     steps: np.ndarray | None = None  # (n,) quadrature steps each applicant's attributions took
 
+    @classmethod
+    def empty(cls, catalogue: ReasonCatalogue, max_reasons: int = MAX_REASONS) -> RankedReasons:
+        """No applicant: what a batch with no denial writes (the table's columns, no rows)."""
+        k = min(int(max_reasons), len(catalogue.reasons))
+        nothing = np.zeros(0)
+        return cls(
+            catalogue,
+            np.zeros((0, len(catalogue.reasons))),
+            np.zeros((0, len(catalogue.prohibited))),
+            np.zeros((0, k), dtype=int),
+            np.zeros(0, dtype=bool),
+            nothing,
+            nothing,
+            nothing,
+            (),
+            freeze_mapping({}),
+            np.zeros(0, dtype=int),
+        )
+
     def applicant(self, position: int) -> AdverseActionReasons:
         catalogue = self.catalogue
         reasons = [

@@ -14,13 +14,14 @@ parameters (:meth:`Explainer.with_params`) and to describe (:meth:`Explainer.get
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .._version import __version__
-from ..errors import InputDataError, NBExplainError, unknown_name
+from ..errors import InputDataError, NBExplainError, ResultWarning, unknown_name
 from ..model import _keras
 from ..model.inputs import PreparedData
 from ..model.outputs import OutputSelection
@@ -67,6 +68,13 @@ class Parameters:
             if k != "model" and v is not None and v is not False and not (isinstance(v, dict) and not v)
         )
         return f"{type(self).__name__}({shown})"
+
+
+def warn_all(meta: Mapping) -> None:
+    """Raise each of a result's ``meta["warnings"]`` as a :class:`~nbexplain.errors.ResultWarning`,
+    so that a script sees at once what the result records."""
+    for message in meta.get("warnings", ()):
+        warnings.warn(message, ResultWarning, stacklevel=3)
 
 
 class Explainer(Parameters):
@@ -228,5 +236,6 @@ class GradientExplainer(Explainer):
             "compute_dtype": plan.dtype,
             "version": __version__,
             "notes": list(plan.prepared.notes),
+            "warnings": [],
             **extra,
         }

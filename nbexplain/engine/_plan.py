@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensorflow import tensorflow_module
-from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, row_list
+from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, NotDifferentiableError, row_list
 from ..model import _keras
 from ..model.inputs import PreparedData, prepare_inputs
 from ..model.outputs import OutputSelection, ResolvedOutput, resolve_output
@@ -179,6 +179,16 @@ class GradientPlan:
             for name in self.names:
                 grads[name][start:stop] = g[name]
         check_finite_scores(score, labels, what)
+        broken = np.zeros(n, dtype=bool)
+        for values in grads.values():
+            broken |= ~np.isfinite(values.reshape(n, -1)).all(axis=1)
+        if broken.any():
+            rows = np.flatnonzero(broken)
+            raise NotDifferentiableError(
+                f"The gradient of the score is NaN or inf at {len(rows)} of {n} of {what} (rows "
+                f"{row_list(rows, labels)}) although the score itself is finite: the model is not differentiable "
+                "there (a square root or a log at zero, a division by a tiny number)."
+            )
         return score, grads
 
 

@@ -24,7 +24,6 @@ standard error).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ import numpy as np
 from .._tensorflow import tensorflow_module
 from ..errors import NBExplainError, OutputSelectionError, unknown_name
 from ..results import Attributions
-from ._base import GradientExplainer
+from ._base import GradientExplainer, warn_all
 from ._gradients import GradientFunction
 from ._plan import GradientPlan
 from ._quadrature import RULES, quadrature
@@ -186,7 +185,7 @@ class IntegratedGradients(GradientExplainer):
         baseline_score = fb if resolved.per_sample else np.full(n, fb.mean())
         error = np.abs(_totals(values) - (fx - baseline_score))
         meta = self._meta(plan, resolved.description, error, draws=draws)
-        self._warn_if_short(meta, error)
+        warn_all(meta)
         return Attributions(
             values=values,
             data=xs,
@@ -387,18 +386,30 @@ class IntegratedGradients(GradientExplainer):
             max_completeness_error=float(error.max()),
             baseline=dict(baseline),
             baselines_per_sample=int(draws),
+            warnings=[w for w in [self._completeness_warning(error)] if w],
         )
         return meta
 
-    def _warn_if_short(self, meta, error):
-        if self.steps == "auto" and not meta["tolerance_met"]:
-            missed = int(np.sum(error > self.tolerance))
-            warnings.warn(
-                f"{missed} of {error.size} samples did not reach completeness error <= {self.tolerance:g} "
-                f"within max_steps={self.max_steps} (largest error {error.max():.3g}); raise max_steps or the "
-                f"tolerance. A float32 model cannot go much below about 1e-7 times its score.",
-                stacklevel=3,
+    def _completeness_warning(self, error: np.ndarray) -> str | None:
+        """What to tell the user when some samples' completeness error exceeds the tolerance."""
+        missed = int(np.sum(error > self.tolerance))
+        if not missed:
+            return None
+        if self.steps == "auto":
+            advice = (
+                f"within max_steps={self.max_steps}; raise max_steps or the tolerance. A float32 model cannot "
+                "go much below about 1e-7 times its score"
             )
+        else:
+            advice = (
+                f"at {self.steps} {self.rule} steps; use more steps or steps='auto'. An error this large can "
+                "also mean saturated units (inputs far outside the training range) or inputs that do not "
+                "match the model's preprocessing"
+            )
+        return (
+            f"{missed} of {error.size} samples have a completeness error above {self.tolerance:g} (largest "
+            f"{error.max():.3g}) {advice}."
+        )
 
 
 def _whole(value: Any) -> bool:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from ..errors import row_list
 from ..results import Sensitivities
-from ._base import GradientExplainer
+from ._base import GradientExplainer, warn_all
 
 
 class Sensitivity(GradientExplainer):
@@ -31,6 +34,8 @@ class Sensitivity(GradientExplainer):
         plan = self.plan(X)
         prepared = plan.prepared
         score, gradients = plan.evaluate(prepared.arrays, self.batch_size, self.progress, labels=prepared.sample_labels)
+        for array in (score, *gradients.values()):
+            array.flags.writeable = False
         layout = self.layout(plan)
         architecture = (
             "many-to-many"
@@ -39,11 +44,32 @@ class Sensitivity(GradientExplainer):
             if any(s.kind == "sequence" for s in layout)
             else "non-sequential"
         )
+        meta = self.meta(plan, architecture=architecture, warnings=_saturation(gradients, prepared.sample_labels))
+        warn_all(meta)
         return Sensitivities(
             gradients=gradients,
             data=prepared.arrays,
             score=score,
             layout=layout,
-            meta=self.meta(plan, architecture=architecture),
+            meta=meta,
             sample_labels=prepared.sample_labels,
         )
+
+
+def _saturation(gradients: dict, labels: tuple) -> list[str]:
+    """A warning when the score does not move at some rows (a zero gradient for every input
+    element): their importance is all 0, typically because units are saturated by inputs far
+    outside the training range."""
+    n = len(labels)
+    moving = np.zeros(n, dtype=bool)
+    for values in gradients.values():
+        moving |= np.any(values.reshape(n, -1) != 0, axis=1)
+    still = np.flatnonzero(~moving)
+    if not still.size:
+        return []
+    return [
+        f"The explained score has a zero gradient at {still.size} of {n} rows (rows {row_list(still, labels)}): "
+        "their importance is 0 everywhere, so a global importance cannot sum to 100 over them. The model's "
+        "units are probably saturated: check that these inputs are in the range (and the preprocessing) the "
+        "model was trained on."
+    ]

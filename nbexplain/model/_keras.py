@@ -26,6 +26,43 @@ def check_model(model):
         )
 
 
+def load_keras_model(path, unsafe: bool = False):
+    """A saved Keras model (``.keras`` zip archive, or legacy ``.h5``), with errors that say what
+    the file is and what to do.
+
+    Keras' safe mode refuses to run Python code stored in a file (a ``Lambda`` layer's function):
+    ``unsafe=True`` lifts it, which is only right for a file you trust.
+    """
+    import zipfile
+    from pathlib import Path
+
+    keras = keras_module()
+    path = Path(path)
+    if not path.is_file():
+        raise NBExplainError(f"The model file {path} does not exist.")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        found = "a pickle" if head[:1] == b"\x80" else "truncated or not a Keras archive"
+        raise NBExplainError(
+            f"{path} is not a Keras model file: .keras files are zip archives, and this one is "
+            f"{found}. Save the model again with model.save('{path.name}')."
+        )
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=not unsafe)
+    except Exception as error:
+        text = " ".join(str(error).split())
+        if "safe_mode" in text or "Lambda" in text:
+            raise NBExplainError(
+                f"{path} holds Python code (a Lambda layer) that Keras' safe mode will not run: loading it would "
+                "execute code from the file. If you trust the file, load it knowingly: --unsafe-load on the "
+                "command line, or unsafe=True from Python."
+            ) from None
+        raise NBExplainError(
+            f"{path} could not be loaded as a Keras model ({type(error).__name__}: {text[:300]})."
+        ) from None
+
+
 def model_inputs(model):
     """Declared inputs and the call structure (``"single"``, ``"list"`` or ``"dict"``).
 

@@ -5,6 +5,7 @@ Used by ``nbexplain dashboard``, by the browser tests and by the dashboard bench
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,37 @@ import urllib.request
 from pathlib import Path
 
 from .._static import static_file
+from ..errors import NBExplainError
+
+
+class ServeError(NBExplainError):
+    """A server could not be started (it exited, or did not answer in time)."""
+
+
+def _descendants(pid: int) -> list:
+    """The processes started by ``pid``, children of children included (empty if it is gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill_survivors(processes: list, grace: float) -> None:
+    """SIGTERM, then after ``grace`` seconds SIGKILL, to those of ``processes`` still alive."""
+    import psutil
+
+    alive = [p for p in processes if p.is_running()]
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(alive, timeout=grace)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=grace)
+
 
 #: A static path: polling it does not run the notebook (polling "/" would start a kernel).
 READY_PATH = "voila/static/extension.js"
@@ -68,40 +100,52 @@ class LocalServer:
         self._output = None
 
     def start(self) -> LocalServer:
+        """Start the server and wait until it answers; any failure (or a signal) stops it again."""
         env = {**os.environ, **self.env}
         self._output = open(self.log, "w") if self.log else None
         self.process = subprocess.Popen(
             self.command, env=env, stdout=self._output, stderr=subprocess.STDOUT if self._output else None
         )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(
+                raise ServeError(
                     f"{self.name} exited with code {self.process.returncode} before answering"
                     + (f"; see {self.log}" if self.log else "")
                 )
             try:
                 urllib.request.urlopen(self.url + self.ready_path, timeout=2).close()
-                return self
+                return
             except urllib.error.HTTPError:
-                return self
+                return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"{self.name} did not answer on {self.url} within {self.timeout:.0f} s")
+        raise ServeError(f"{self.name} did not answer on {self.url} within {self.timeout:.0f} s")
 
     def wait(self) -> int:
         return self.process.wait()
 
-    def stop(self):
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the server and every process it started (its kernels run in sessions of their
+        own, so a signal to the server alone can leave them serving): SIGTERM to the server, then
+        SIGKILL to whatever of its process tree is still alive after ``grace`` seconds."""
         if self.process is not None and self.process.poll() is None:
+            descendants = _descendants(self.process.pid)
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            _kill_survivors(descendants + _descendants(self.process.pid), grace)
         if self._output is not None:
             self._output.close()
             self._output = None

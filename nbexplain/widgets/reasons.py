@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from ..charts import SignedBars, Waterfall
+from ..errors import NBExplainError
 from ._view import View
 
 BASELINE_LABELS = {
@@ -152,7 +153,10 @@ class PopulationView(View):
         self.summary = ipywidgets.HTML()
         self.summary.add_class("nbexplain-population-summary")
         self.result = None
-        self.refresh()
+        try:
+            self.refresh()
+        except NBExplainError as error:  # e.g. a model that predicts no row in one class: say so in the panel
+            self.summary.value = f"<div style='padding:4px 0;color:#8b1a1a'>{html.escape(str(error))}</div>"
         rows = [ipywidgets.HBox(list(row), layout={"flex_flow": "row wrap"}) for row in self.cohorts]
         self._compose(
             ipywidgets.HTML("<b>Population comparison</b>"), *rows, self.compare, self.summary, self.chart.figure

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..credit.reasons import ReasonCatalogue
 from ..engine.protocol import ModelExplainers
-from ..errors import InputDataError, unknown_name
+from ..errors import InputDataError, row_list, unknown_name
 from ..results.serial import freeze_mapping
 
 #: Integer columns with at most this many distinct values are edited as choices.
@@ -110,7 +110,14 @@ class ExplorerData:
                 raise InputDataError(
                     f"target has shape {target.shape}; expected one outcome per row ({len(self.frame)},)."
                 )
-            object.__setattr__(self, "target", target)
+            numbers = np.asarray(pd.to_numeric(pd.Series(target), errors="coerce"), dtype=float)
+            bad = np.flatnonzero(~np.isin(numbers, (0.0, 1.0)))
+            if bad.size:
+                raise InputDataError(
+                    f"target holds outcomes that are not 0 or 1 at rows {row_list(bad, tuple(self.frame.index))} "
+                    f"(e.g. {str(target[bad[0]])!r}); give the true outcome of each row as 0 or 1 (NaN is not an outcome)."
+                )
+            object.__setattr__(self, "target", numbers.astype(int))
         for column in self.choices:
             if column not in columns:
                 raise unknown_name("column", column, columns)
@@ -164,11 +171,16 @@ class ExplorerData:
         """
         import pandas as pd
 
-        frame = (
-            X
-            if isinstance(X, pd.DataFrame)
-            else pd.DataFrame(np.asarray(X), columns=[f"x{j}" for j in range(np.shape(X)[-1])])
-        )
+        if not isinstance(X, pd.DataFrame):
+            array = np.asarray(X) if not isinstance(X, (dict, list, tuple)) or not X else None
+            if array is None or array.ndim != 2 or array.dtype == object:
+                raise InputDataError(
+                    f"from_keras explains a model of one tabular input: give X as a DataFrame (or a 2-D array) with "
+                    f"one column per feature; got {type(X).__name__}. For a model of several inputs build "
+                    "ExplorerData(ModelExplainers.for_keras(model, ...), raw_frame, to_inputs=..., elements=...)."
+                )
+            X = pd.DataFrame(array, columns=[f"x{j}" for j in range(array.shape[1])])
+        frame = X
         options = {"feature_names": [str(c) for c in frame.columns], **explainer_options}
         explainers = ModelExplainers.for_keras(model, **options)
         inferred = {c: {v: str(v) for v in values} for c, values in _small_integer_columns(frame).items()}
