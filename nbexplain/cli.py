@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
+from ._commands import number, port, run_command, steps
 from ._files import writable_folder
-from ._signals import Interrupted, as_interrupted, stoppable
 from ._tables import read_table
 from .credit.adverse import ReasonRecipe
 from .credit.reasons import ReasonCatalogue
@@ -35,39 +34,6 @@ from .engine._quadrature import RULES
 from .errors import NBExplainError, unknown_name
 from .model._keras import load_keras_model
 from .serve import VoilaServer, dashboard_notebook
-
-
-# ----------------------------------------------------------------- argument types
-def _number(kind: type, *, low: float | None = None, high: float | None = None, strict_low: bool = False):
-    """An argparse type: a finite ``kind`` within the bounds, with a message naming them."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            wanted = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-        if low is not None and (value <= low if strict_low else value < low):
-            raise argparse.ArgumentTypeError(f"{text} must be {'above' if strict_low else 'at least'} {low:g}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{text} must be at most {high:g}")
-        return value
-
-    return parse
-
-
-def _steps(text: str):
-    """Quadrature steps: a positive whole number, or 'auto'."""
-    if text == "auto":
-        return text
-    return _number(int, low=1)(text)
-
-
-def _port(text: str) -> int:
-    """A TCP port, 1..65535 (0: any free port)."""
-    return _number(int, low=0, high=65535)(text)
 
 
 # ----------------------------------------------------------------- dashboard
@@ -202,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     for name in ("dashboard", "demo"):
         command = commands.add_parser(name, help="serve the demo dashboard (or your notebook) with Voila on localhost")
-        command.add_argument("--port", type=_port, default=8866, help="port to serve on (another if taken)")
+        command.add_argument("--port", type=port, default=8866, help="port to serve on (another if taken)")
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
         command.add_argument(
             "--skip-selection",
@@ -212,8 +178,8 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
         command.set_defaults(run=dashboard)
 
-    positive = _number(float, low=0, strict_low=True)
-    count = _number(int, low=1)
+    positive = number(float, low=0, strict_low=True)
+    count = number(int, low=1)
     command = commands.add_parser("reasons", help="adverse-action reasons for every denied applicant of a file")
     command.add_argument("applications", help="CSV or Parquet file of applications (raw columns)")
     command.add_argument("out", help="output file, .csv or .parquet: one row per denied applicant")
@@ -228,7 +194,7 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument("--reference", help="rows of the model's inputs the baseline is built from (own models)")
     command.add_argument("--catalogue", help="reason catalogue JSON (required for own models)")
-    command.add_argument("--target", type=_number(int, low=0), help="output unit to explain (own models)")
+    command.add_argument("--target", type=number(int, low=0), help="output unit to explain (own models)")
     command.add_argument(
         "--baseline",
         default="average",
@@ -237,7 +203,7 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--cutoff",
-        type=_number(float),
+        type=number(float),
         default=0.5,
         help="the worst passing score: applicants scoring above it are denied",
     )
@@ -245,7 +211,7 @@ def parser() -> argparse.ArgumentParser:
         "--band", type=positive, default=0.05, help="cut-off cohort: scores within this of the cut-off"
     )
     command.add_argument("--draws", type=count, default=100, help="baselines drawn from a reference set or cohort")
-    command.add_argument("--steps", type=_steps, default=64, help="quadrature steps per path (>= 1), or 'auto'")
+    command.add_argument("--steps", type=steps, default=64, help="quadrature steps per path (>= 1), or 'auto'")
     command.add_argument("--rule", default="gausslegendre", choices=RULES)
     command.add_argument("--tolerance", type=positive, default=1e-6, help="completeness error aimed at by --steps auto")
     command.add_argument("--max-reasons", type=count, default=4)
@@ -261,17 +227,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run a command; errors and signals end it with a one-line message and an exit status."""
     args = parser().parse_args(argv)
-    prog = f"nbexplain {args.command}"
-    try:
-        with stoppable():
-            return int(args.run(args))
-    except NBExplainError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as error:
-        stop: Interrupted = as_interrupted(error)
-        print(f"{prog}: stopped by {stop.name}; no partial output was left.", file=sys.stderr)
-        return stop.exit_status
+    return run_command(f"nbexplain {args.command}", lambda: args.run(args))
 
 
 if __name__ == "__main__":

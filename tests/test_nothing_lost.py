@@ -354,3 +354,24 @@ def test_own_model_run_reads_a_permuted_file_and_writes_what_the_python_api_writ
     api.explain_file(folder / "apps.csv", folder / "api.csv", id_column="ID", progress=False)
     pd.testing.assert_frame_equal(pd.read_csv(folder / "cli.csv"), pd.read_csv(folder / "api.csv"))
     assert len(pd.read_csv(folder / "cli.csv")) == int(expected_denied(frame).sum())
+
+
+def test_the_reproduction_command_stops_cleanly_and_checks_its_arguments(tmp_path, capsys):
+    from nbexplain.reproduce.__main__ import main as reproduce
+
+    with pytest.raises(SystemExit):
+        reproduce(["simulation", "--rows", "5"])
+    assert "argument --rows: 5 must be at least 100" in capsys.readouterr().err
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nbexplain.reproduce", "simulation", "--rows", "200000", "--out", "figures"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # past the imports, inside the training
+    assert process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and "stopped by SIGTERM" in err and "Traceback" not in err
+    assert not (tmp_path / "figures").exists() or not list((tmp_path / "figures").iterdir())

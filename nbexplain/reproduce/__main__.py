@@ -7,7 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._commands import number, run_command
 from . import credit, simulation
+from .figures import save_figure
 
 
 def _credit(args) -> int:
@@ -47,7 +49,7 @@ def _simulation(args) -> int:
     print(f"Figure 1: {result.n_train} training rows, test MSE {result.test_mse:.4f} (paper: 0.0127)")
     print(result.table().round(3).to_string())
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    result.figure().savefig(Path(args.out) / "figure1_simulation.png", dpi=120)
+    save_figure(result.figure(), Path(args.out) / "figure1_simulation.png")
     print(f"Wrote {Path(args.out).resolve() / 'figure1_simulation.png'}")
     return 0
 
@@ -57,22 +59,34 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="experiment", required=True)
     credit = commands.add_parser("credit", help="section 4: Figures 2-4 and Table 1")
     credit.add_argument("--data", help="the UCI credit-card file (.xls or .csv); default: the embedded data")
-    credit.add_argument("--repeats", type=int, default=30, help="trainings per model for Table 1 (default 30)")
-    credit.add_argument("--epochs", type=int, default=100, help="maximum epochs per training (default 100)")
     credit.add_argument(
-        "--lime-instances", type=int, default=200, help="instances explained by LIME (default 200; 0 skips LIME)"
+        "--repeats", type=number(int, low=1), default=30, help="trainings per model for Table 1 (default 30)"
     )
-    credit.add_argument("--share", type=float, default=90.0, help="cumulative importance to select (default 90)")
+    credit.add_argument(
+        "--epochs", type=number(int, low=1), default=100, help="maximum epochs per training (default 100)"
+    )
+    credit.add_argument(
+        "--lime-instances",
+        type=number(int, low=0),
+        default=200,
+        help="instances explained by LIME (default 200; 0 skips LIME)",
+    )
+    credit.add_argument(
+        "--share",
+        type=number(float, low=0, high=100, strict_low=True),
+        default=90.0,
+        help="cumulative importance to select (default 90)",
+    )
     credit.add_argument("--seed", type=int, default=0)
     credit.add_argument("--out", default="nbexplain-reproduction", help="folder for figures and tables")
     credit.set_defaults(run=_credit)
     simulation = commands.add_parser("simulation", help="section 3: Figure 1")
-    simulation.add_argument("--rows", type=int, default=10_000)
+    simulation.add_argument("--rows", type=number(int, low=100), default=10_000)
     simulation.add_argument("--seed", type=int, default=0)
     simulation.add_argument("--out", default="nbexplain-reproduction")
     simulation.set_defaults(run=_simulation)
     args = parser.parse_args(argv)
-    return args.run(args)
+    return run_command(f"python -m nbexplain.reproduce {args.experiment}", lambda: args.run(args))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_text
 from ..datasets.credit import CREDIT_FEATURES
 from ..datasets.demo import fit_credit_model, load_demo
 from ..datasets.loaders import load_credit_default
@@ -27,7 +28,7 @@ from ..engine.comparisons import keras_probabilities, lime_counts, logistic_impo
 from ..engine.selection import Candidate, retrain_comparison
 from ..results import Explanation
 from ..results.serial import freeze_mapping, to_jsonable
-from .figures import cumulative_figure, ranking_figure
+from .figures import cumulative_figure, ranking_figure, save_figure
 
 FULL_MODEL = "FCN l1, all 23 features"
 SELECTED_MODEL = "FCN 32 units, top-90% features"
@@ -100,11 +101,11 @@ class CreditReproduction:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for stem, figure in self.figures().items():
-            figure.savefig(folder / f"{stem}.png", dpi=120)
+            save_figure(figure, folder / f"{stem}.png")
             written.append(folder / f"{stem}.png")
         tables = {"rankings": self.rankings(), "table1": self.table1.summary(), "timings": self.timings()}
         for stem, table in tables.items():
-            table.to_csv(folder / f"{stem}.csv")
+            write_text(folder / f"{stem}.csv", table.to_csv())
             written.append(folder / f"{stem}.csv")
         payload = {
             "meta": to_jsonable(dict(self.meta)),
@@ -116,7 +117,7 @@ class CreditReproduction:
             "selected_importance": self.selected_importance.to_dict(),
             "table1": self.table1.to_dict(),
         }
-        (folder / "credit_reproduction.json").write_text(json.dumps(payload, indent=1))
+        write_text(folder / "credit_reproduction.json", json.dumps(payload, indent=1))
         written.append(folder / "credit_reproduction.json")
         return written
 

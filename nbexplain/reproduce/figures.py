@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._files import atomic_path
+
 
 def _figure(width, height):
     from matplotlib.figure import Figure
@@ -58,3 +60,9 @@ def cumulative_figure(importance, share: float = 90.0):
     ax.set_ylim(0, 101)
     figure.tight_layout()
     return figure
+
+
+def save_figure(figure, path, dpi: int = 120) -> None:
+    """Write a matplotlib figure as PNG, all-or-nothing (a temporary name, then a rename)."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, format="png")

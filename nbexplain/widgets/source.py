@@ -115,7 +115,8 @@ class ExplorerData:
             if bad.size:
                 raise InputDataError(
                     f"target holds outcomes that are not 0 or 1 at rows {row_list(bad, tuple(self.frame.index))} "
-                    f"(e.g. {str(target[bad[0]])!r}); give the true outcome of each row as 0 or 1 (NaN is not an outcome)."
+                    f"(e.g. {str(target[bad[0]])!r}); give the true outcome of each row as 0 or 1 "
+                    "(NaN is not an outcome)."
                 )
             object.__setattr__(self, "target", numbers.astype(int))
         for column in self.choices:
