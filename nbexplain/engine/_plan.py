@@ -183,10 +183,10 @@ class GradientPlan:
         for values in grads.values():
             broken |= ~np.isfinite(values.reshape(n, -1)).all(axis=1)
         if broken.any():
-            rows = np.flatnonzero(broken)
+            where = np.flatnonzero(broken)
             raise NotDifferentiableError(
-                f"The gradient of the score is NaN or inf at {len(rows)} of {n} of {what} (rows "
-                f"{row_list(rows, labels)}) although the score itself is finite: the model is not differentiable "
+                f"The gradient of the score is NaN or inf at {len(where)} of {n} of {what} (rows "
+                f"{row_list(where, labels)}) although the score itself is finite: the model is not differentiable "
                 "there (a square root or a log at zero, a division by a tiny number)."
             )
         return score, grads
