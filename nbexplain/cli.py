@@ -20,10 +20,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ._commands import number, port, run_command, steps
-from ._files import writable_folder
+from ._files import file_sha256, writable_folder
 from ._tables import read_table
-from .credit.adverse import ReasonRecipe
+from .credit.adverse import ReasonRecipe, reference_ranges
 from .credit.reasons import ReasonCatalogue
 from .credit.recipes import BASELINE_CHOICES, documented_baselines
 from .credit.validation import validate_reasons
@@ -33,6 +35,7 @@ from .engine import IntegratedGradients
 from .engine._quadrature import RULES
 from .errors import NBExplainError, unknown_name
 from .model._keras import load_keras_model
+from .model.artifact import ModelArtifact, is_artifact
 from .serve import VoilaServer, dashboard_notebook
 
 
@@ -71,93 +74,183 @@ def dashboard(args) -> int:
 
 
 # ----------------------------------------------------------------- reasons
+#: Column names that hold an outcome, not a feature: refused by name in a reference file.
+TARGET_NAMES = (
+    "default",
+    "default.payment.next.month",
+    "default payment next month",
+    "target",
+    "y",
+    "label",
+    "class",
+    "outcome",
+    "riskperformance",
+    "bad",
+)
+
+
+def reference_rows(path, id_column=None):
+    """The reference file as raw rows (its id column, if any, as the index)."""
+    reference = read_table(path)
+    if id_column and id_column in reference.columns:
+        reference = reference.set_index(id_column)
+    return reference
+
+
 def reason_recipe(args):
-    """The reasons recipe the arguments describe, and the reference rows of its baselines: a demo
-    model, or a saved Keras model with its reference file and reason catalogue."""
+    """The reasons recipe the arguments describe, the model inputs of its reference rows, and the
+    model file it stands for: a demo model, a saved model artifact (``.nbx``: the network with its
+    preprocessing), or a plain Keras model that reads raw columns."""
     common = {"steps": args.steps, "rule": args.rule, "tolerance": args.tolerance}
     catalogue = ReasonCatalogue.from_json(args.catalogue) if args.catalogue else None
+    options = {"cutoff": args.cutoff, "max_reasons": args.max_reasons}
     if args.model in DEMOS:
         demo = load_demo(args.model)
         recipe = demo_reasons(
-            demo,
-            baseline=args.baseline,
-            cutoff=args.cutoff,
-            band=args.band,
-            draws=args.draws,
-            max_reasons=args.max_reasons,
-            catalogue=catalogue,
-            **common,
+            demo, baseline=args.baseline, band=args.band, draws=args.draws, catalogue=catalogue, **options, **common
         )
-        return recipe, demo.rows(demo.train_rows)
+        cache = Path(demo.record["cache"]["path"])
+        return (
+            recipe,
+            demo.rows(demo.train_rows),
+            {"file": f"demo model {args.model}: {cache}", "sha256": file_sha256(cache)},
+        )
     path = Path(args.model)
     if not path.exists() and not (path.suffix or "/" in args.model):
-        raise unknown_name("demo model (or a path to a saved Keras model)", args.model, DEMOS)
+        raise unknown_name("demo model (or a path to a saved model)", args.model, DEMOS)
     if not (args.reference and catalogue is not None):
         raise NBExplainError(
-            "A saved Keras model needs --reference FILE (rows of its inputs, the baseline's "
-            "reference) and --catalogue JSON (its reason statements)."
+            "A saved model needs --reference FILE (rows the baseline is built from, as downloaded) "
+            "and --catalogue JSON (its reason statements)."
         )
-    reference = read_table(args.reference)
-    if args.id_column and args.id_column in reference.columns:
-        reference = reference.set_index(args.id_column)
+    raw = reference_rows(args.reference, args.id_column)
+    if path.is_file() and is_artifact(path):
+        artifact = ModelArtifact.load(path, unsafe=args.unsafe_load)
+        inputs = artifact.to_inputs(raw)
+        explainer = IntegratedGradients(artifact.model, **artifact.explainer_options(), **common)
+        several = len(artifact.inputs) > 1 or artifact.inputs[0].grid.ndim > 1
+        recipe = ReasonRecipe(
+            explainer,
+            documented_baselines(inputs, cutoff=args.cutoff, band=args.band, draws=args.draws)[args.baseline],
+            catalogue,
+            to_inputs=artifact.to_inputs,
+            columns=artifact.features,
+            elements=artifact.elements() if several else None,
+            ranges=reference_ranges(raw, artifact.features),
+            **options,
+        )
+        return recipe, inputs, {"file": str(path), "sha256": artifact.sha256}
     model = load_keras_model(path, unsafe=args.unsafe_load)
-    features = [str(c) for c in reference.columns]
+    raw = _without_target(raw, model, args.reference)
+    features = [str(c) for c in raw.columns]
     explainer = IntegratedGradients(model, target=args.target, feature_names=features, **common)
-    baselines = documented_baselines(reference, cutoff=args.cutoff, band=args.band, draws=args.draws)
-    recipe = ReasonRecipe(
-        explainer,
-        baselines[args.baseline],
-        catalogue,
-        cutoff=args.cutoff,
-        columns=features,
-        max_reasons=args.max_reasons,
+    baseline = documented_baselines(raw, cutoff=args.cutoff, band=args.band, draws=args.draws)[args.baseline]
+    recipe = ReasonRecipe(explainer, baseline, catalogue, columns=features, ranges=reference_ranges(raw), **options)
+    return recipe, raw, {"file": str(path), "sha256": file_sha256(path)}
+
+
+def _without_target(raw, model, path):
+    """A plain Keras model reads every reference column: one column more than it takes, named
+    like an outcome, is dropped (and said); any other mismatch is refused by name."""
+    width = _model_width(model)
+    if width is None or raw.shape[1] == width:
+        return raw
+    outcome = [c for c in raw.columns if str(c).strip().lower() in TARGET_NAMES]
+    if raw.shape[1] == width + 1 and len(outcome) == 1:
+        print(
+            f"nbexplain reasons: the reference column {outcome[0]!r} is an outcome, not a feature: dropped.",
+            file=sys.stderr,
+        )
+        return raw.drop(columns=outcome)
+    raise NBExplainError(
+        f"{path} has {raw.shape[1]} columns {[str(c) for c in raw.columns][:30]} but the model reads "
+        f"{width} features" + (f"; drop the outcome column(s) {outcome}" if outcome else "") + "."
     )
-    return recipe, reference
+
+
+def _model_width(model):
+    """The number of features a one-input tabular model reads, or None."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    shapes = [tuple(t.shape[1:]) for t in inputs or []]
+    return int(shapes[0][0]) if len(shapes) == 1 and len(shapes[0]) == 1 and shapes[0][0] else None
 
 
 def reasons(args) -> int:
-    """Write the reasons file (and the report); a summary on stdout."""
+    """Write the reasons file (and the report); a summary on stdout. Exit status 3 when some
+    denied applicant's attributions do not add up within the tolerance (unless accepted)."""
     if args.report:
         folder = Path(args.report)
         if folder.exists() and not folder.is_dir():
             raise NBExplainError(f"--report {folder} is a file; give a folder for the report (it is created).")
         writable_folder(folder / "reason_validation.json" if folder.exists() else folder)
-    recipe, reference = reason_recipe(args)
+    recipe, reference, model = reason_recipe(args)
     summary = recipe.explain_file(
         args.applications, args.out, chunk_rows=args.chunk_rows, id_column=args.id_column, progress=not args.quiet
     )
     print(json.dumps({k: v for k, v in summary.items() if k != "baseline"}, indent=2))
     if summary["prohibited_material"]:
         print(
-            f"WARNING: {summary['prohibited_material']} denied applicant(s) have a score that leans materially "
-            "on a prohibited basis (column prohibited_material); review the model.",
+            f"WARNING: {summary['prohibited_material']} denied applicant(s) have a decision that leans materially "
+            "on a prohibited basis (columns prohibited_material, prohibited_material_bases); review the model.",
+            file=sys.stderr,
+        )
+    if summary["outside_reference"]:
+        print(
+            f"WARNING: {summary['outside_reference']} denied applicant(s) have values outside the reference "
+            "data's range (column outside_reference): check that the file and the reference are on the same "
+            "scale and preprocessing.",
             file=sys.stderr,
         )
     if args.report:
-        report(args, recipe, reference)
+        report(args, recipe, reference, model, summary)
+    if summary["incomplete"] and not args.accept_incomplete:
+        print(
+            f"nbexplain reasons: {summary['incomplete']} of {summary['denied']} denied applicants have attributions "
+            f"that do not add up to their score difference within {args.tolerance:g} (largest error "
+            f"{summary['max_completeness_error']:.3g}; column completeness_ok). Their reasons are not reliable: "
+            "use more --steps or --steps auto, check that the model is given the inputs it was trained on (its "
+            "preprocessing), or pass --accept-incomplete to accept them knowingly.",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 
-def report(args, recipe, reference) -> None:
-    """The validation report for the denied applicants among the first ``--validate-rows`` rows."""
-    first = read_table(args.applications, max_rows=args.validate_rows)
+def report(args, recipe, reference, model, summary) -> None:
+    """The validation report: every denied applicant of the file, or a random sample when asked."""
+    applications = read_table(args.applications)
     if args.id_column:
-        first = first.set_index(args.id_column)
-    denied = first[recipe.denied(recipe.explainer.score(recipe.inputs(first)))]
+        applications = applications.set_index(args.id_column)
+    denied = applications[recipe.denied(recipe.explainer.score(recipe.inputs(applications)))]
     if len(denied) == 0:
-        print(f"No denied applicant among the first {len(first)} rows: no validation report.", file=sys.stderr)
+        print(f"No denied applicant among the {len(applications)} rows: no validation report.", file=sys.stderr)
         return
+    selection = f"all {len(denied)} denied applicants of the file"
+    if args.report_sample and args.report_sample < len(denied):
+        chosen = np.sort(np.random.default_rng(args.report_seed).choice(len(denied), args.report_sample, replace=False))
+        denied = denied.iloc[chosen]
+        selection = (
+            f"a random sample of {args.report_sample} of the {summary['denied']} denied applicants "
+            f"(seed {args.report_seed})"
+        )
     alternatives = {
         k: b
         for k, b in documented_baselines(reference, cutoff=args.cutoff, band=args.band, draws=args.draws).items()
         if k != args.baseline
     }
-    validation = validate_reasons(recipe, denied, baselines=alternatives, progress=not args.quiet)
+    source = {"file": str(Path(args.applications)), "sha256": summary["input_sha256"], "rows": summary["rows"]}
+    validation = validate_reasons(
+        recipe, denied, baselines=alternatives, progress=not args.quiet, source=source, model=model, selection=selection
+    )
     folder = Path(args.report)
     folder.mkdir(parents=True, exist_ok=True)
     validation.to_json(folder / "reason_validation.json")
     validation.to_html(folder / "reason_validation.html")
-    print(f"validation report ({len(denied)} denied applicants): {folder / 'reason_validation.html'}")
+    verdicts = ", ".join(f"{name}: {verdict}" for name, verdict in validation.verdicts.items())
+    print(f"validation report ({len(denied)} denied applicants; {verdicts}): {folder / 'reason_validation.html'}")
 
 
 # ----------------------------------------------------------------- the parser
@@ -184,7 +277,10 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("applications", help="CSV or Parquet file of applications (raw columns)")
     command.add_argument("out", help="output file, .csv or .parquet: one row per denied applicant")
     command.add_argument(
-        "--model", default="credit_fcn", help="a demo model (credit_fcn, credit_lstm) or a saved Keras model (.keras)"
+        "--model",
+        default="credit_fcn",
+        help="a demo model (credit_fcn, credit_lstm), a saved model artifact (.nbx: the network with its "
+        "preprocessing, from DemoModel.save or ModelArtifact.save) or a Keras model that reads raw columns (.keras)",
     )
     command.add_argument(
         "--unsafe-load",
@@ -218,7 +314,17 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--chunk-rows", type=count, default=5000, help="applications read and explained at a time")
     command.add_argument("--id-column", help="column that identifies an applicant (kept in the output)")
     command.add_argument("--report", help="also write the validation report (JSON, HTML) into this folder")
-    command.add_argument("--validate-rows", type=count, default=2000, help="rows read for the validation report")
+    command.add_argument(
+        "--report-sample",
+        type=count,
+        help="validate a random sample of this many denied applicants (default: all of them)",
+    )
+    command.add_argument("--report-seed", type=number(int, low=0), default=0, help="seed of --report-sample")
+    command.add_argument(
+        "--accept-incomplete",
+        action="store_true",
+        help="exit 0 even when some applicants' attributions exceed the completeness tolerance",
+    )
     command.add_argument("--quiet", action="store_true", help="no progress bars")
     command.set_defaults(run=reasons)
     return top

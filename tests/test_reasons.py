@@ -88,7 +88,7 @@ def test_favourable_contributions_never_become_reasons_and_at_most_k_are_given()
     two = ReasonRecipe(explainer(), UserPoint(BASELINE), catalogue(), cutoff=0.0, max_reasons=2).explain(adverse)
     assert [r.code for r in two.applicant(0).reasons] == ["DELINQ", "UTIL"]
     table = two.table()
-    assert list(table.columns[4:10]) == [
+    assert list(table.columns[6:12]) == [
         "reason_1",
         "reason_1_statement",
         "reason_1_contribution",
@@ -106,10 +106,14 @@ def test_dust_below_the_minimum_share_is_not_a_reason():
 
 def test_ties_are_broken_by_catalogue_order_deterministically():
     values = np.array([[0.5, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0]])
-    first = rank_reasons(values, FEATURES, catalogue(), score=[0.7], baseline_score=[0.2], completeness_error=[0])
+    first = rank_reasons(
+        values, FEATURES, catalogue(), score=[0.7], baseline_score=[0.2], completeness_error=[0], cutoff=0.5
+    )
     assert [r.code for r in first.applicant(0).reasons] == ["DELINQ", "UTIL"]
     reordered = ReasonCatalogue(tuple(reversed(catalogue().reasons)), prohibited=("SEX", "AGE"))
-    second = rank_reasons(values, FEATURES, reordered, score=[0.7], baseline_score=[0.2], completeness_error=[0])
+    second = rank_reasons(
+        values, FEATURES, reordered, score=[0.7], baseline_score=[0.2], completeness_error=[0], cutoff=0.5
+    )
     assert [r.code for r in second.applicant(0).reasons] == ["UTIL", "DELINQ"]
 
 
@@ -122,15 +126,21 @@ def test_prohibited_bases_are_never_reasons_and_are_reported_loudly_when_materia
     codes = {code for row in ranked.order for code in row if code >= 0}
     assert codes <= {0, 1, 2}
     leaning = X["SEX"].to_numpy() == 1.0
-    np.testing.assert_array_equal(ranked.material, leaning)  # 3 * 1 is material next to N(0, 1) inputs
+    denied = ranked.denied
+    assert denied.any() and (~denied).any()
+    # 3 * 1 toward denial is material next to N(0, 1) inputs, for the denied only
+    np.testing.assert_array_equal(ranked.material_any, leaning & denied)
+    np.testing.assert_array_equal(ranked.material[:, 1], np.zeros(200, dtype=bool))  # AGE has no weight
     with pytest.warns(ProhibitedBasisWarning, match="PROHIBITED BASIS CARRIES MATERIAL WEIGHT"):
-        notice = ranked.applicant(int(np.flatnonzero(leaning)[0]))
-    assert notice.prohibited["SEX"] == pytest.approx(3.0) and "SEX" in str(notice)
+        notice = ranked.applicant(int(np.flatnonzero(leaning & denied)[0]))
+    assert notice.prohibited["SEX"] == pytest.approx(3.0) and "SEX" in str(notice) and notice.material == ("SEX",)
     assert "SEX" not in [r.code for r in notice.reasons]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        quiet = ranked.applicant(int(np.flatnonzero(~leaning)[0]))
+        quiet = ranked.applicant(int(np.flatnonzero(~leaning & denied)[0]))
+        approved = ranked.applicant(int(np.flatnonzero(leaning & ~denied)[0]))
     assert not quiet.prohibited_material and quiet.warnings == ()
+    assert not approved.denied and not approved.prohibited_material, "an approved applicant is never alarmed"
 
 
 def test_catalogue_mistakes_are_refused_with_what_to_fix(tmp_path):
@@ -210,14 +220,21 @@ def test_the_validation_report_measures_stability_and_is_filed_as_json_and_html(
         recipe, denied, baselines={"reference set": ReferenceSet(reference, draws=50)}, redraws=2, progress=False
     )
     record = json.loads(report.to_json(tmp_path / "report.json"))
-    assert record["applicants"] == len(denied) == record["denied_at_cutoff"]
+    assert record["applicants"] == len(denied) == record["denied"]
     assert record["completeness"]["max"] < 1e-9 and sum(record["completeness"]["histogram"]["counts"]) == len(denied)
     assert record["steps_doubled"]["compared_with"] == 32
     assert record["steps_doubled"]["reason_set_changed"] == 0.0  # a linear logit: IG is exact at any steps
     assert len(record["reference_redrawn"]["runs"]) == 2
     agreement = np.array(record["across_baselines"]["top_reason_agrees"])
     assert agreement.shape == (2, 2) and np.all(np.diag(agreement) == 1.0)
-    assert sum(record["top_reason_frequency"].values()) == len(denied)
+    first_reasons = sum(record["reasons_by_rank"]["1"].values())
+    assert first_reasons + record["no_reason"]["count"] == len(denied)
+    assert {check["name"]: check["verdict"] for check in record["checks"]} == {
+        "completeness": "pass",
+        "steps doubled": "pass",
+        "reference redrawn": "pass",
+        "baseline: reference set": record["checks"][-1]["verdict"],
+    }
     page = report.to_html(tmp_path / "report.html")
     for heading in (
         "1. Completeness",
@@ -241,3 +258,36 @@ def test_the_cut_off_itself_passes_in_every_direction_and_nan_is_never_a_decisio
         denied([0.2, np.nan, 0.9], 0.5)
     with pytest.raises(NBExplainError, match="cut-off must be a finite number"):
         denied([0.2], float("nan"))
+
+
+def exact_logistic(weights, bias=0.0):
+    """A float64 logistic model with dyadic weights: with logit=True and the Riemann-left rule at
+    4 steps, IG is exactly (x - b) * w in floating point, so boundaries are exact."""
+    return logistic_model(np.asarray(weights, dtype=float), bias)
+
+
+@pytest.mark.parametrize(
+    ("sex", "materiality", "bias", "material"),
+    [
+        (1.0, 0.25, -2.0, True),  # share branch: SEX pushes 1 of 4 = exactly 25 % (margin 2: not that branch)
+        (0.96875, 0.25, -2.0, False),  # just below 25 % and far from the margin (1.97)
+        (1.0, 0.75, -3.0, True),  # margin branch: score 4 - 3 = 1 past the cut-off 0 = SEX's push
+        (1.0, 0.75, -2.96875, False),  # SEX pushes 1, the margin is 1.03125: the decision stands without it
+        (1.0, 0.25, -4.0, False),  # score exactly at the cut-off: approved, never alarmed
+        (-1.0, 0.05, -1.0, False),  # SEX lowers the risk: never counts against the applicant
+    ],
+    ids=["share at boundary", "share below", "margin at boundary", "margin above", "approved at cut-off", "lowers"],
+)
+def test_the_prohibited_basis_rule_at_each_boundary(sex, materiality, bias, material):
+    weights = [1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0]  # DELINQ pushes 3, SEX pushes `sex`
+    applicant = pd.DataFrame([[1.0, 1.0, 1.0, 0.0, 0.0, sex, 0.0]], columns=FEATURES)
+    recipe = ReasonRecipe(
+        IntegratedGradients(exact_logistic(weights, bias), logit=True, steps=4, rule="riemann_left"),
+        UserPoint(BASELINE),
+        catalogue(materiality=materiality),
+        cutoff=0.0,
+    )
+    ranked = recipe.explain(applicant)
+    assert ranked.prohibited[0, 0] == sex and ranked.contributions[0, 0] == 3.0  # exact arithmetic
+    assert bool(ranked.material_any[0]) is material
+    assert bool(ranked.denied[0]) is (3.0 + sex + bias > 0.0)

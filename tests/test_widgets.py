@@ -316,9 +316,9 @@ def test_reasons_view_shows_the_closed_form_contributions_and_follows_its_contro
         contribution = (X[position] - X.mean(axis=0)) * w
         by_reason = dict(zip(view.result.by_reason.labels("reason"), view.result.by_reason.values))
         money = contribution[0] + contribution[1]
-        label = next(k for k in by_reason if k.endswith("Income and debt"))
+        label = next(k for k in by_reason if k.endswith("MONEY"))
         assert by_reason[label] == pytest.approx(money, abs=1e-10)
-        assert by_reason["age (prohibited basis)"] == pytest.approx(contribution[2], abs=1e-10)
+        assert by_reason["age (prohibited)"] == pytest.approx(contribution[2], abs=1e-10)
         stated = [r.code for r in view.result.notice.reasons]
         assert ("MONEY" in stated) == (
             money > 0.01 * (max(money, 0) + max(contribution[3], 0) + max(contribution[2], 0))
@@ -328,6 +328,9 @@ def test_reasons_view_shows_the_closed_form_contributions_and_follows_its_contro
         labels = list(view.chart.bars.x)
         assert drawn[labels.index(label)] == pytest.approx(money, abs=1e-10)
         assert heights[3][labels.index("applicant's score")] == pytest.approx(2 + X[position] @ w)
+        decision = "DENIED" if 2 + X[position] @ w > 2.0 else "APPROVED"
+        assert f"{decision}: score" in view.summary.value
+        assert f"Reference rows: the {len(frame):,} rows of this dashboard" in view.summary.value
         assert "completeness error" in view.summary.value
     before = view.result.baseline["kind"]
     view.baseline.value = "median"

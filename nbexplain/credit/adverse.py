@@ -24,8 +24,17 @@ import numpy as np
 from .._files import refuse_inputs, writable_folder
 from .._tables import TableSink, TableSource, numeric_columns, output_format
 from ..engine._base import Parameters
-from ..errors import DataFileError, InputDataError, NBExplainError
+from ..errors import DataFileError, InputDataError, NBExplainError, NonFiniteScoreError, NotDifferentiableError
+from ..model.artifact import file_sha256
 from .reasons import MAX_REASONS, RankedReasons, ReasonCatalogue, denied, reasons_from_attributions
+
+
+def reference_ranges(frame, columns=None) -> dict:
+    """``{column: (min, max)}`` of the reference rows: what "inside the reference data" means for
+    the out-of-range flag."""
+    columns = list(frame.columns) if columns is None else list(columns)
+    values = frame[columns].to_numpy(dtype=float)
+    return {c: (float(low), float(high)) for c, low, high in zip(columns, values.min(axis=0), values.max(axis=0))}
 
 
 class ReasonRecipe(Parameters):
@@ -52,6 +61,12 @@ class ReasonRecipe(Parameters):
         columns at other positions, e.g. a sequence model); reported features by default.
     max_reasons : int
         At most this many reasons per applicant (4).
+    tolerance : float, optional
+        Completeness error above which an applicant's reasons are flagged (``completeness_ok``
+        False): by default the attribution method's own tolerance.
+    ranges : mapping, optional
+        ``{column: (low, high)}`` of the reference data (see :func:`reference_ranges`): an
+        application with a value outside is flagged (``outside_reference``).
     """
 
     def __init__(
@@ -65,6 +80,8 @@ class ReasonRecipe(Parameters):
         columns=None,
         elements=None,
         max_reasons: int = MAX_REASONS,
+        tolerance: float | None = None,
+        ranges=None,
     ):
         self.explainer = explainer
         self.baseline = baseline
@@ -74,6 +91,8 @@ class ReasonRecipe(Parameters):
         self.columns = columns
         self.elements = elements
         self.max_reasons = max_reasons
+        self.tolerance = tolerance
+        self.ranges = ranges
         self.resolved_ = None
 
     def denied(self, scores) -> np.ndarray:
@@ -102,10 +121,31 @@ class ReasonRecipe(Parameters):
     def explain(self, frame):
         """:class:`~nbexplain.credit.RankedReasons` of every row of ``frame`` (denied or not):
         ``.applicant(i)`` for one notice, ``.table()`` for all."""
+        tolerance = self.tolerance if self.tolerance is not None else getattr(self.explainer, "tolerance", None)
         ranked = reasons_from_attributions(
-            self.attributions(frame), self.catalogue, int(self.max_reasons), self.elements
+            self.attributions(frame),
+            self.catalogue,
+            int(self.max_reasons),
+            self.elements,
+            cutoff=self.cutoff,
+            tolerance=tolerance,
+            outside_reference=self.outside_reference(frame),
         )
         return replace(ranked, applicants=tuple(frame.index))  # the rows' own labels, whatever the inputs keep
+
+    def outside_reference(self, frame) -> list | None:
+        """Per row, the columns whose value lies outside the reference data's range (joined by
+        ``;``, empty when none); None when no ranges were given."""
+        if not self.ranges:
+            return None
+        outside = [
+            np.where((frame[c].to_numpy(dtype=float) < low) | (frame[c].to_numpy(dtype=float) > high), c, "")
+            for c, (low, high) in self.ranges.items()
+            if c in frame.columns
+        ]
+        if not outside:
+            return [""] * len(frame)
+        return [";".join(c for c in row if c) for row in np.stack(outside, axis=1)]
 
     def empty_table(self):
         """The output table with no rows: the columns a run writes (for a batch with no denial)."""
@@ -130,13 +170,18 @@ class ReasonRecipe(Parameters):
         refuse_inputs(out, [source.path])
         writable_folder(out)
         started = time.perf_counter()
+        bases = dict.fromkeys(self.catalogue.prohibited, 0)
         summary = {
             "input": str(source.path),
+            "input_sha256": file_sha256(source.path),
             "output": str(out),
             "format": source.format,
             "rows": 0,
             "denied": 0,
+            "incomplete": 0,
+            "outside_reference": 0,
             "prohibited_material": 0,
+            "prohibited_material_by_basis": bases,
             "max_completeness_error": 0.0,
         }
         with TableSink(out, inputs=[source.path]) as sink:
@@ -151,6 +196,11 @@ class ReasonRecipe(Parameters):
                         sink.write(table)
                         summary["denied"] += len(table)
                         summary["prohibited_material"] += int(table["prohibited_material"].sum())
+                        summary["incomplete"] += int((~table["completeness_ok"]).sum())
+                        summary["outside_reference"] += int((table["outside_reference"] != "").sum())
+                        for found in table["prohibited_material_bases"]:
+                            for basis in filter(None, found.split(";")):
+                                bases[basis] += 1
                         summary["max_completeness_error"] = max(
                             summary["max_completeness_error"], float(table["completeness_error"].max())
                         )
@@ -176,7 +226,7 @@ class ReasonRecipe(Parameters):
         try:
             scores = self.explainer.score(self.inputs(labelled))
             decisions = self.denied(scores)
-        except NBExplainError as error:
+        except (InputDataError, NonFiniteScoreError, NotDifferentiableError) as error:
             raise type(error)(
                 f"{source.path}, {source.where(int(lines[0]))} to {int(lines[-1])} "
                 f"(rows named by their {source.where(0).split()[0]}): {error}"

@@ -57,9 +57,8 @@ class ReasonCatalogue:
         ``"increase"`` when a higher score is worse (probability of default), ``"decrease"``
         when a higher score is better (score points).
     materiality : float
-        A prohibited basis is material when its absolute attribution is at least this share of
-        the applicant's total absolute attribution, or when it would have been stated as a
-        reason (see ``min_share``).
+        The share of a denied applicant's adverse push at which a prohibited basis is material
+        (see :func:`rank_reasons` for the one definition).
     min_share : float
         A reason is stated only when it carries at least this share of the applicant's total
         adverse contribution (the sum of all contributions toward denial), so that numerical
@@ -189,7 +188,12 @@ class StatedReason:
 
 @dataclass(frozen=True, eq=False)
 class AdverseActionReasons:
-    """The reasons for one applicant, with the facts a validator checks them against."""
+    """The reasons for one applicant, with the facts a validator checks them against.
+
+    ``material`` lists the prohibited bases that are material for this applicant (only ever
+    for a denied applicant, see :func:`rank_reasons`); ``completeness_ok`` says whether the
+    attributions add up to the score difference within the stated tolerance.
+    """
 
     applicant: object
     score: float
@@ -197,42 +201,47 @@ class AdverseActionReasons:
     reasons: tuple
     contributions: Mapping
     prohibited: Mapping
-    prohibited_material: bool
+    material: tuple
     completeness_error: float
+    denied: bool = True
+    completeness_ok: bool = True
     meta: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "reasons", tuple(self.reasons))
+        object.__setattr__(self, "material", tuple(self.material))
         for name in ("contributions", "prohibited", "meta"):
             object.__setattr__(self, name, freeze_mapping(getattr(self, name)))
 
     @property
+    def prohibited_material(self) -> bool:
+        return bool(self.material)
+
+    @property
     def warnings(self) -> tuple:
-        if not self.prohibited_material:
+        if not self.material:
             return ()
-        weights = ", ".join(f"{k} {v:+.4g}" for k, v in self.prohibited.items())
+        weights = ", ".join(f"{k} {self.prohibited[k]:+.4g}" for k in self.material)
         return (
-            f"PROHIBITED BASIS CARRIES MATERIAL WEIGHT for applicant {self.applicant!r}: {weights}. It is not "
-            "given as a reason, but the model's decision for this applicant leans on it: review the model.",
+            f"PROHIBITED BASIS CARRIES MATERIAL WEIGHT for denied applicant {self.applicant!r}: {weights} pushes "
+            "the score toward denial. It is not given as a reason, but the decision leans on it: review the model.",
         )
 
     def to_frame(self):
         """One row per stated reason."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "rank": r.rank,
-                    "code": r.code,
-                    "statement": r.statement,
-                    "contribution": r.contribution,
-                    "features": ", ".join(r.features),
-                }
-                for r in self.reasons
-            ],
-            columns=["rank", "code", "statement", "contribution", "features"],
-        )
+        rows = [
+            {
+                "rank": r.rank,
+                "code": r.code,
+                "statement": r.statement,
+                "contribution": r.contribution,
+                "features": ", ".join(r.features),
+            }
+            for r in self.reasons
+        ]
+        return pd.DataFrame(rows, columns=["rank", "code", "statement", "contribution", "features"])
 
     def to_dict(self) -> dict:
         return to_jsonable(
@@ -240,18 +249,24 @@ class AdverseActionReasons:
                 "applicant": self.applicant,
                 "score": self.score,
                 "baseline_score": self.baseline_score,
+                "denied": self.denied,
                 "reasons": [r.__dict__ for r in self.reasons],
                 "contributions": dict(self.contributions),
                 "prohibited": dict(self.prohibited),
-                "prohibited_material": self.prohibited_material,
+                "prohibited_material": list(self.material),
                 "completeness_error": self.completeness_error,
+                "completeness_ok": self.completeness_ok,
                 "warnings": list(self.warnings),
                 "meta": dict(self.meta),
             }
         )
 
     def __str__(self):
-        lines = [f"Applicant {self.applicant}: score {self.score:.4g} against baseline {self.baseline_score:.4g}"]
+        decision = "denied" if self.denied else "approved"
+        lines = [
+            f"Applicant {self.applicant} ({decision}): score {self.score:.4g} against baseline "
+            f"{self.baseline_score:.4g}"
+        ]
         lines += [f"  {r.rank}. [{r.code}] {r.statement} ({r.contribution:+.4g})" for r in self.reasons]
         if not self.reasons:
             lines.append("  no contribution pushed the score toward denial")
@@ -267,24 +282,28 @@ class RankedReasons:
     contributions: np.ndarray  # (n, R) signed sums per reason
     prohibited: np.ndarray  # (n, P) signed attributions of the prohibited bases
     order: np.ndarray  # (n, max_reasons) reason indices, -1 where no further reason
-    material: np.ndarray  # (n,) bool
+    material: np.ndarray  # (n, P) bool: which prohibited bases are material (denied applicants only)
+    denied: np.ndarray  # (n,) bool, by the one definition at the cut-off
     score: np.ndarray
     baseline_score: np.ndarray
     completeness_error: np.ndarray
     applicants: tuple
     meta: Mapping
     steps: np.ndarray | None = None  # (n,) quadrature steps each applicant's attributions took
+    tolerance: float | None = None  # completeness error above which an applicant is flagged
+    outside_reference: tuple | None = None  # per applicant: the columns outside the reference range
 
     @classmethod
     def empty(cls, catalogue: ReasonCatalogue, max_reasons: int = MAX_REASONS) -> RankedReasons:
         """No applicant: what a batch with no denial writes (the table's columns, no rows)."""
         k = min(int(max_reasons), len(catalogue.reasons))
-        nothing = np.zeros(0)
+        p, nothing = len(catalogue.prohibited), np.zeros(0)
         return cls(
             catalogue,
             np.zeros((0, len(catalogue.reasons))),
-            np.zeros((0, len(catalogue.prohibited))),
+            np.zeros((0, p)),
             np.zeros((0, k), dtype=int),
+            np.zeros((0, p), dtype=bool),
             np.zeros(0, dtype=bool),
             nothing,
             nothing,
@@ -292,7 +311,21 @@ class RankedReasons:
             (),
             freeze_mapping({}),
             np.zeros(0, dtype=int),
+            None,
+            (),
         )
+
+    @property
+    def material_any(self) -> np.ndarray:
+        """``(n,)``: applicants for whom some prohibited basis is material."""
+        return self.material.any(axis=1) if self.material.size else np.zeros(len(self.applicants), dtype=bool)
+
+    @property
+    def completeness_ok(self) -> np.ndarray:
+        """``(n,)``: attributions that add up within the tolerance (all, when none was stated)."""
+        if self.tolerance is None:
+            return np.ones(len(self.applicants), dtype=bool)
+        return self.completeness_error <= self.tolerance
 
     def applicant(self, position: int) -> AdverseActionReasons:
         catalogue = self.catalogue
@@ -307,6 +340,7 @@ class RankedReasons:
             for rank, r in enumerate(self.order[position])
             if r >= 0
         ]
+        material = tuple(p for p, flag in zip(catalogue.prohibited, self.material[position]) if flag)
         result = AdverseActionReasons(
             self.applicants[position],
             float(self.score[position]),
@@ -314,8 +348,10 @@ class RankedReasons:
             reasons,
             dict(zip(catalogue.codes, self.contributions[position].tolist())),
             dict(zip(catalogue.prohibited, self.prohibited[position].tolist())),
-            bool(self.material[position]),
+            material,
             float(self.completeness_error[position]),
+            bool(self.denied[position]),
+            bool(self.completeness_ok[position]),
             self.meta,
         )
         for message in result.warnings:
@@ -323,16 +359,20 @@ class RankedReasons:
         return result
 
     def table(self):
-        """One row per applicant: scores, completeness error, each reason's code, statement and
-        contribution, and the prohibited-basis check."""
+        """One row per applicant: the decision, scores, completeness error and whether it is
+        within the tolerance, each reason's code, statement and contribution, each prohibited
+        basis's contribution and the prohibited-basis check, and the columns outside the
+        reference data's range."""
         import pandas as pd
 
         catalogue, k = self.catalogue, self.order.shape[1]
         frame = {
             "applicant": list(self.applicants),
+            "denied": self.denied,
             "score": self.score,
             "baseline_score": self.baseline_score,
             "completeness_error": self.completeness_error,
+            "completeness_ok": self.completeness_ok,
         }
         codes = np.array([*catalogue.codes, ""], dtype=object)
         statements = np.array([*(r.statement for r in catalogue.reasons), ""], dtype=object)
@@ -342,8 +382,17 @@ class RankedReasons:
             frame[f"reason_{rank + 1}"] = codes[index]
             frame[f"reason_{rank + 1}_statement"] = statements[index]
             frame[f"reason_{rank + 1}_contribution"] = np.where(index >= 0, self.contributions[rows, index], np.nan)
-        frame["prohibited_weight"] = np.abs(self.prohibited).sum(axis=1) if self.prohibited.size else 0.0
-        frame["prohibited_material"] = self.material
+        for p, basis in enumerate(catalogue.prohibited):
+            frame[f"prohibited_{basis}"] = self.prohibited[:, p]
+        frame["prohibited_material"] = self.material_any
+        frame["prohibited_material_bases"] = (
+            [";".join(b for b, flag in zip(catalogue.prohibited, row) if flag) for row in self.material]
+            if self.material.size
+            else [""] * len(rows)
+        )
+        frame["outside_reference"] = (
+            list(self.outside_reference) if self.outside_reference is not None else [""] * len(rows)
+        )
         return pd.DataFrame(frame)
 
     def top_sets(self, k: int | None = None) -> list:
@@ -384,48 +433,54 @@ def rank_reasons(
     score,
     baseline_score,
     completeness_error,
+    cutoff: float,
     applicants=None,
     max_reasons: int = MAX_REASONS,
     meta=None,
     steps=None,
+    tolerance: float | None = None,
+    outside_reference=None,
 ) -> RankedReasons:
     """Sum signed attributions ``values`` ``(n, F)`` per reason and rank the adverse ones.
 
-    A reason is given when its summed contribution points toward denial (``sign * c > 0``) and
-    carries at least ``catalogue.min_share`` of the applicant's total adverse contribution;
-    ranking is by ``sign * c`` descending, ties by catalogue order. A prohibited basis is
-    material when ``|c_p| >= materiality * sum_e |A_e|``, or when it would have been stated
-    (adverse, above ``min_share`` and above the weakest stated reason).
+    With ``s = +1`` when a rising score is adverse (``-1`` otherwise), a reason group ``r`` with
+    summed contribution ``c_r`` pushes toward denial when ``s c_r > 0``. The applicant's
+    **adverse push** is ``P = sum_r max(s c_r, 0) + sum_p max(s c_p, 0)`` over the reason groups
+    and the prohibited bases ``p``.
+
+    * A reason is stated when it pushes toward denial and carries at least
+      ``catalogue.min_share * P``; ranking is by ``s c_r`` descending, ties by catalogue order.
+    * **The prohibited-basis test** (one definition, used by the batch output, the report and
+      the dashboard): a prohibited basis ``p`` is material for a DENIED applicant when its
+      adverse contribution ``a_p = max(s c_p, 0)`` is at least ``catalogue.materiality * P``, or
+      when the decision would change without it: ``a_p >= s (score - cutoff)``, the margin by
+      which the score is past the cut-off (the cut-off itself passes). Contributions that lower
+      the risk never count, and an approved applicant is never flagged.
     """
     values = np.atleast_2d(np.asarray(values, dtype=float))
     if values.shape[1] != len(feature_names):
         raise InputDataError(f"{values.shape[1]} attribution columns for {len(feature_names)} feature names.")
     if int(max_reasons) < 1:
         raise NBExplainError(f"max_reasons must be at least 1; got {max_reasons}.")
+    score = np.asarray(score, dtype=float)
+    decisions = denied(score, cutoff, catalogue.adverse)
     to_reasons, to_prohibited = catalogue.matrix(feature_names)
     contributions = values @ to_reasons
     prohibited = values @ to_prohibited
     adverse = catalogue.sign * contributions
+    against = np.clip(catalogue.sign * prohibited, 0, None)
     n, r = contributions.shape
     k = min(int(max_reasons), r)
     precedence = np.broadcast_to(np.arange(r), (n, r))
     order = np.lexsort((precedence, -adverse), axis=-1)[:, :k] if r else np.zeros((n, 0), dtype=int)
-    pushed = np.clip(adverse, 0, None).sum(axis=1) + np.clip(catalogue.sign * prohibited, 0, None).sum(axis=1)
-    floor = np.maximum(catalogue.min_share * pushed, 0.0)[:, None]
+    push = np.clip(adverse, 0, None).sum(axis=1) + against.sum(axis=1)
+    floor = np.maximum(catalogue.min_share * push, 0.0)[:, None]
     ranked = np.take_along_axis(adverse, order, axis=1)
     given = (ranked > 0) & (ranked >= floor)
     order = np.where(given, order, -1)
-    total = np.abs(values).sum(axis=1)
-    material = np.zeros(n, dtype=bool)
-    if prohibited.size:
-        share = np.abs(prohibited) / np.where(total > 0, total, 1.0)[:, None]
-        # a prohibited basis that would have been stated: adverse, above the floor and above the weakest reason
-        weakest = np.min(np.where(given, ranked, np.inf), axis=1)[:, None]
-        would_state = catalogue.sign * prohibited
-        would_state = (
-            (would_state > 0) & (would_state >= floor) & ((would_state > weakest) | ~given.all(axis=1)[:, None])
-        )
-        material = ((share >= catalogue.materiality) | would_state).any(axis=1)
+    margin = (catalogue.sign * (score - float(cutoff)))[:, None]
+    material = (against > 0) & ((against >= catalogue.materiality * push[:, None]) | (against >= margin))
+    material &= decisions[:, None]
     applicants = tuple(range(n)) if applicants is None else tuple(applicants)
     return RankedReasons(
         catalogue,
@@ -433,12 +488,15 @@ def rank_reasons(
         prohibited,
         order,
         material,
-        np.asarray(score, dtype=float),
+        decisions,
+        score,
         np.asarray(baseline_score, dtype=float),
         np.asarray(completeness_error, dtype=float),
         applicants,
         freeze_mapping(meta or {}),
         None if steps is None else np.asarray(steps),
+        None if tolerance is None else float(tolerance),
+        None if outside_reference is None else tuple(outside_reference),
     )
 
 
@@ -460,9 +518,17 @@ def column_attributions(attributions, elements=None) -> tuple:
 
 
 def reasons_from_attributions(
-    attributions, catalogue: ReasonCatalogue, max_reasons: int = MAX_REASONS, elements=None
+    attributions,
+    catalogue: ReasonCatalogue,
+    max_reasons: int = MAX_REASONS,
+    elements=None,
+    *,
+    cutoff: float,
+    tolerance: float | None = None,
+    outside_reference=None,
 ) -> RankedReasons:
-    """Rank the reasons of every sample of an :class:`~nbexplain.Attributions` result."""
+    """Rank the reasons of every sample of an :class:`~nbexplain.Attributions` result, decided
+    at ``cutoff``; completeness errors above ``tolerance`` are flagged."""
     values, names = column_attributions(attributions, elements)
     meta = {
         "method": attributions.meta.get("method"),
@@ -471,6 +537,8 @@ def reasons_from_attributions(
         "steps": attributions.meta.get("steps"),
         "model_fingerprint": attributions.meta.get("model_fingerprint"),
         "max_reasons": int(max_reasons),
+        "cutoff": float(cutoff),
+        "completeness_tolerance": tolerance,
         "catalogue": catalogue.to_dict(),
     }
     return rank_reasons(
@@ -480,8 +548,11 @@ def reasons_from_attributions(
         score=attributions.score,
         baseline_score=attributions.baseline_score,
         completeness_error=attributions.completeness_error,
+        cutoff=cutoff,
         applicants=attributions.sample_labels,
         max_reasons=max_reasons,
         meta=meta,
         steps=attributions.steps,
+        tolerance=tolerance,
+        outside_reference=outside_reference,
     )

@@ -17,26 +17,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._tensorflow import keras_module
-from ..credit.adverse import ReasonRecipe
+from ..credit.adverse import ReasonRecipe, reference_ranges
 from ..credit.recipes import documented_baselines
 from ..engine import IntegratedGradients, Sensitivity
 from ..engine.comparisons import surrogate_importances
 from ..engine.selection import Candidate, error_rate, fit_classifier, retrain_comparison
 from ..errors import unknown_name
 from ..model._keras import fingerprint
+from ..model.artifact import InputRecipe, ModelArtifact, inputs_from_rows
 from ..results.serial import freeze_mapping, frozen_array
 from . import models
 from ._cache import cache_dir, cached_model
 from .credit import (
+    BILL_FEATURES,
     CREDIT_FEATURES,
     CREDIT_TARGET,
     MONTHS,
+    PAYMENT_FEATURES,
     SEQUENCE_CHANNELS,
     STATIC_FEATURES,
+    STATUS_FEATURES,
     credit_reason_catalogue,
-    credit_sequences,
     make_credit_default,
-    sequence_elements,
 )
 
 #: Bump when the recipe changes in a way the recipe dictionary does not show.
@@ -45,23 +47,23 @@ DEMOS = ("credit_fcn", "credit_lstm")
 OUTCOME_LABELS = ("no default", "default")
 
 
-@dataclass(frozen=True)
-class Standardizer:
-    """``z = (x - mean) / scale`` per feature (the last axis); ``scale`` is the standard
-    deviation, 1 where a feature is constant."""
+def standardisation(values) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (last axis) mean and standard deviation of training values; a constant
+    feature gets scale 1, so ``(x - mean) / scale`` stays finite."""
+    values = np.asarray(values, dtype=np.float64)
+    flat = values.reshape(-1, values.shape[-1])
+    scale = flat.std(axis=0)
+    return flat.mean(axis=0), np.where(scale > 0, scale, 1.0)
 
-    mean: np.ndarray
-    scale: np.ndarray
 
-    @classmethod
-    def fit(cls, values) -> Standardizer:
-        values = np.asarray(values, dtype=np.float64)
-        flat = values.reshape(-1, values.shape[-1])
-        scale = flat.std(axis=0)
-        return cls(frozen_array(flat.mean(axis=0)), frozen_array(np.where(scale > 0, scale, 1.0)))
-
-    def transform(self, values) -> np.ndarray:
-        return ((np.asarray(values, dtype=np.float64) - self.mean) / self.scale).astype(np.float32)
+def credit_input_columns(kind: str) -> dict:
+    """Where each raw UCI column lands in a credit model's inputs: ``{input: column grid}``. The
+    dense network reads the 23 columns; the LSTM reads six months of (status, bill, payment),
+    April first, and the five static columns (the layout of :func:`credit_sequences`)."""
+    if kind == "credit_fcn":
+        return {"features": CREDIT_FEATURES}
+    months = zip(STATUS_FEATURES[::-1], BILL_FEATURES[::-1], PAYMENT_FEATURES[::-1])
+    return {"history": tuple(tuple(month) for month in months), "static": STATIC_FEATURES}
 
 
 def split_rows(n: int, seed: int = 0, test_share: float = 1 / 6):
@@ -86,20 +88,27 @@ class DemoModel:
     target: np.ndarray
     train_rows: np.ndarray
     test_rows: np.ndarray
-    scalers: Mapping = field(default_factory=dict)
-    feature_names: Mapping = field(default_factory=dict)
+    artifact: ModelArtifact
     record: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("target", "train_rows", "test_rows"):
             object.__setattr__(self, name, frozen_array(getattr(self, name)))
-        object.__setattr__(self, "scalers", freeze_mapping(self.scalers))
-        object.__setattr__(self, "feature_names", freeze_mapping(self.feature_names))
         object.__setattr__(self, "record", freeze_mapping(self.record))
+
+    @property
+    def feature_names(self) -> dict:
+        """The name of each model input's last axis."""
+        return self.artifact.input_feature_names()
 
     def model_inputs(self, frame):
         """The model's inputs for raw rows with the UCI columns (for new or edited rows)."""
-        return _INPUTS[self.name](frame, self.scalers)
+        return self.artifact.to_inputs(frame)
+
+    def save(self, path):
+        """Save the model with its preprocessing, names and training record as one file
+        (:class:`~nbexplain.model.artifact.ModelArtifact`), for ``nbexplain reasons --model``."""
+        return self.artifact.save(path)
 
     def rows(self, positions):
         """Model inputs of the given row positions of ``frame``."""
@@ -108,12 +117,7 @@ class DemoModel:
     def explainer_options(self) -> dict:
         """What the demo explains: P(default) (unit "default" of the softmax), with the inputs'
         feature names when there are several named inputs."""
-        names = dict(self.feature_names)
-        return {
-            "target": "default",
-            "labels": OUTCOME_LABELS,
-            "feature_names": names if isinstance(self.inputs, Mapping) else names["features"],
-        }
+        return self.artifact.explainer_options()
 
     def explainer(self, **options):
         """A :class:`~nbexplain.Sensitivity` of the default probability."""
@@ -122,21 +126,6 @@ class DemoModel:
     def predict(self, inputs) -> np.ndarray:
         """Probability of default for model inputs."""
         return np.asarray(self.model.predict(inputs, batch_size=4096, verbose=0))[:, 1]
-
-
-def _fcn_inputs(frame, scalers):
-    import pandas as pd
-
-    values = scalers["features"].transform(frame[list(CREDIT_FEATURES)].to_numpy())
-    return pd.DataFrame(values, columns=list(CREDIT_FEATURES), index=frame.index)
-
-
-def _lstm_inputs(frame, scalers):
-    sequences = credit_sequences(frame)
-    return {name: scalers[name].transform(values) for name, values in sequences.items()}
-
-
-_INPUTS = {"credit_fcn": _fcn_inputs, "credit_lstm": _lstm_inputs}
 
 
 def _take(inputs, positions):
@@ -152,12 +141,6 @@ def _frame_fingerprint(frame) -> str:
     import pandas as pd
 
     return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
-
-
-def _raw_inputs(name, frame):
-    if name == "credit_fcn":
-        return {"features": frame[list(CREDIT_FEATURES)].to_numpy()}
-    return credit_sequences(frame)
 
 
 def fit_credit_model(
@@ -181,14 +164,15 @@ def fit_credit_model(
         raise unknown_name("model kind", kind, DEMOS)
     n = len(frame)
     train, test = split_rows(n, seed=seed)
-    scalers = {key: Standardizer.fit(values[train]) for key, values in _raw_inputs(kind, frame).items()}
-    inputs = _INPUTS[kind](frame, scalers)
+    grids = credit_input_columns(kind)
+    training = frame.iloc[train]
+    recipes = []
+    for name, grid in grids.items():
+        columns = np.asarray(grid, dtype=object)
+        raw = training[list(columns.reshape(-1))].to_numpy(dtype=np.float64).reshape(len(training), *columns.shape)
+        recipes.append(InputRecipe(name, grid, *standardisation(raw)))
     target = frame[CREDIT_TARGET].to_numpy()
-    feature_names = (
-        {"features": CREDIT_FEATURES}
-        if kind == "credit_fcn"
-        else {"history": SEQUENCE_CHANNELS, "static": STATIC_FEATURES}
-    )
+    inputs = inputs_from_rows(tuple(recipes), frame)
     take = lambda rows: _take(inputs, rows)  # noqa: E731
 
     def build():
@@ -224,7 +208,23 @@ def fit_credit_model(
         "keras_major": keras_module().__version__.split(".")[0],
     }
     model, record = cached_model(cache_name or f"{kind}-{fingerprint[:12]}", recipe, build, rebuild=rebuild)
-    return DemoModel(kind, model, frame, inputs, target, train, test, scalers, feature_names, record)
+    artifact = ModelArtifact(
+        model,
+        tuple(recipes),
+        "default",
+        OUTCOME_LABELS,
+        "P(default)",
+        {
+            "kind": kind,
+            "rows": len(train),
+            "fingerprint": _frame_fingerprint(training),
+            "seed": seed,
+            "test_error": record.get("test_error"),
+            "train_error": record.get("train_error"),
+            "epochs": record.get("epochs"),
+        },
+    )
+    return DemoModel(kind, model, frame, inputs, target, train, test, artifact, record)
 
 
 def load_demo(
@@ -365,7 +365,8 @@ def demo_reasons(
     baselines = documented_baselines(demo.rows(demo.train_rows), cutoff=cutoff, band=band, draws=draws)
     if baseline not in baselines:
         raise unknown_name("baseline", baseline, baselines)
-    elements = sequence_elements() if demo.name == "credit_lstm" else None
+    elements = demo.artifact.elements() if demo.name == "credit_lstm" else None
+    training = demo.frame.iloc[demo.train_rows]
     return ReasonRecipe(
         explainer,
         baselines[baseline],
@@ -375,4 +376,5 @@ def demo_reasons(
         columns=CREDIT_FEATURES,
         elements=elements,
         max_reasons=max_reasons,
+        ranges=reference_ranges(training, CREDIT_FEATURES),
     )

@@ -270,11 +270,10 @@ class ExplorerController(traitlets.HasTraits):
         stated = {r.code: r.rank for r in notice.reasons}
         labels, values = [], []
         for reason in catalogue.reasons:
-            short = reason.statement if len(reason.statement) <= 34 else reason.statement[:33] + "…"
-            labels.append(f"{stated[reason.code]}. {short}" if reason.code in stated else short)
+            labels.append(f"{stated[reason.code]}. {reason.code}" if reason.code in stated else reason.code)
             values.append(notice.contributions[reason.code])
         for feature, value in notice.prohibited.items():
-            labels.append(f"{feature} (prohibited basis)")
+            labels.append(f"{feature} (prohibited)")
             values.append(value)
         meta = {
             **ranked.meta,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..datasets import load_demo
-from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, credit_reason_catalogue, sequence_elements
+from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, credit_reason_catalogue
 from ..datasets.demo import OUTCOME_LABELS, DemoModel, cached_selection_errors, demo_comparisons
 from ..engine.protocol import ModelExplainers
 from ..errors import unknown_name
@@ -33,7 +33,7 @@ def demo_explorer_data(
         raise unknown_name("row set", rows, positions)
     chosen = positions[rows]
     frame = demo.frame.iloc[chosen][list(CREDIT_FEATURES)]
-    elements = sequence_elements() if demo.name == "credit_lstm" else {}
+    elements = demo.artifact.elements() if demo.name == "credit_lstm" else {}
     record = demo.record
     description = {
         "model": demo.name,

@@ -80,18 +80,26 @@ class ReasonsView(View):
         error = result.completeness_error
         ok = error <= COMPLETENESS_TOLERANCE
         colour = "#1e7e34" if ok else "#b26a00"
+        data = self.controller.data
+        denied = result.denied
+        decision = "DENIED" if denied else "APPROVED"
+        side = "past" if denied else "within"
         lines = [
             f"<div style='font-size:12px;color:#555'>row {result.position}"
             f"{' (what-if edit)' if result.edited else ''}</div>",
-            f"<div>score <b>{notice.score:.4f}</b> against baseline <b>{notice.baseline_score:.4f}</b></div>",
+            f"<div class='nbexplain-decision' style='font-weight:600;color:{'#8b1a1a' if denied else '#1e7e34'}'>"
+            f"{decision}: score {notice.score:.4f} is {side} the cut-off {data.threshold:g}</div>",
+            f"<div>baseline score <b>{notice.baseline_score:.4f}</b></div>",
             f"<div class='nbexplain-completeness' style='color:{colour}'>completeness error {error:.1e} "
             f"({result.steps} steps, {html.escape(result.rule)})</div>",
-            f"<div style='font-size:12px;color:#555;margin:4px 0'>{html.escape(result.baseline['statement'])}</div>",
+            f"<div style='font-size:12px;color:#555;margin:4px 0'>{html.escape(result.baseline['statement'])} "
+            f"<span class='nbexplain-reference'>Reference rows: the {self.controller.n_rows:,} rows of this "
+            f"dashboard{_rows_described(data)}.</span></div>",
         ]
-        denied = result.denied
         if notice.reasons:
             items = "".join(
-                f"<li>{html.escape(r.statement)} <span style='color:#555'>({r.contribution:+.4f})</span></li>"
+                f"<li>{html.escape(r.statement)} <span style='color:#555'>[{html.escape(r.code)}] "
+                f"({r.contribution:+.4f})</span></li>"
                 for r in notice.reasons
             )
             lines.append(
@@ -108,7 +116,17 @@ class ReasonsView(View):
                 f"<div role='alert' class='nbexplain-prohibited' style='color:#8b1a1a;background:#fdecea;"
                 f"border:1px solid #e6a5a0;padding:4px 6px;margin-top:6px'>{html.escape(message)}</div>"
             )
-        return "<div style='padding:6px 10px;width:300px'>" + "".join(lines) + "</div>"
+        return (
+            "<div style='padding:6px 10px;width:300px;white-space:normal;overflow-wrap:anywhere'>"
+            + "".join(lines)
+            + "</div>"
+        )
+
+
+def _rows_described(data) -> str:
+    """What the dashboard's rows are, when its description says (e.g. "train (25,000)")."""
+    rows = data.description.get("rows")
+    return f" ({html.escape(str(rows))})" if rows else ""
 
 
 class PopulationView(View):
