@@ -20,7 +20,7 @@ import pytest
 from nbexplain import IntegratedGradients, NBExplainError, NonFiniteScoreError, UserPoint
 from nbexplain.cli import main
 from nbexplain.credit import ReasonCatalogue, ReasonCode
-from nbexplain.credit.adverse import ReasonRecipe
+from nbexplain.credit.adverse import ReasonRecipe, reference_ranges
 from nbexplain.errors import DataFileError
 
 FEATURES = ["LIMIT", "UTIL", "LATE", "INCOME"]
@@ -344,12 +344,14 @@ def test_own_model_run_reads_a_permuted_file_and_writes_what_the_python_api_writ
     frame[["ID", "UTIL", "INCOME", "LIMIT", "LATE"]].to_csv(folder / "apps.csv", index=False)
     assert main(cli_arguments(folder, folder / "apps.csv", folder / "cli.csv", "--id-column", "ID")) == 0
     model = keras.saving.load_model(folder / "model.keras")
+    reference = pd.read_csv(folder / "reference.csv")
     api = ReasonRecipe(
         IntegratedGradients(model, steps=64, feature_names=FEATURES, tolerance=1e-6),
-        __import__("nbexplain").AverageInput(pd.read_csv(folder / "reference.csv")),
+        __import__("nbexplain").AverageInput(reference),
         CATALOGUE,
         cutoff=0.5,
         columns=FEATURES,
+        ranges=reference_ranges(reference),
     )
     api.explain_file(folder / "apps.csv", folder / "api.csv", id_column="ID", progress=False)
     pd.testing.assert_frame_equal(pd.read_csv(folder / "cli.csv"), pd.read_csv(folder / "api.csv"))
@@ -369,9 +371,13 @@ def test_the_reproduction_command_stops_cleanly_and_checks_its_arguments(tmp_pat
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)  # past the imports, inside the training
+    import psutil
+
+    deadline = time.monotonic() + 120
+    while psutil.Process(process.pid).memory_info().rss < 400e6 and time.monotonic() < deadline:
+        time.sleep(0.2)  # until TensorFlow is loaded and the training runs
     assert process.poll() is None
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=240)
     assert process.returncode == 143 and "stopped by SIGTERM" in err and "Traceback" not in err
     assert not (tmp_path / "figures").exists() or not list((tmp_path / "figures").iterdir())

@@ -36,8 +36,8 @@ def test_the_command_writes_reasons_for_every_denied_applicant_and_the_report(de
             "400",
             "--report",
             str(report),
-            "--validate-rows",
-            "600",
+            "--report-sample",
+            "60",
             "--quiet",
         ]
     )
@@ -58,7 +58,8 @@ def test_the_command_writes_reasons_for_every_denied_applicant_and_the_report(de
     summary = json.loads(capsys.readouterr().out.split("validation report")[0])
     assert summary["rows"] == 1500 and summary["denied"] == len(written)
     record = json.loads((report / "reason_validation.json").read_text())
-    assert record["baseline"]["kind"] == "reference set" and record["applicants"] == denied[:600].sum()
+    assert record["baseline"]["kind"] == "reference set" and record["applicants"] == min(60, denied.sum())
+    assert record["input"]["rows"] == 1500 and "random sample of" in record["input"]["selection"]
     assert len(record["across_baselines"]["baselines"]) == 5
     assert (report / "reason_validation.html").read_text().startswith("<!DOCTYPE html>")
 

@@ -329,7 +329,7 @@ def test_reasons_view_shows_the_closed_form_contributions_and_follows_its_contro
         assert drawn[labels.index(label)] == pytest.approx(money, abs=1e-10)
         assert heights[3][labels.index("applicant's score")] == pytest.approx(2 + X[position] @ w)
         decision = "DENIED" if 2 + X[position] @ w > 2.0 else "APPROVED"
-        assert f"{decision}: score" in view.summary.value
+        assert f"{decision}: the score is" in view.summary.value
         assert f"Reference rows: the {len(frame):,} rows of this dashboard" in view.summary.value
         assert "completeness error" in view.summary.value
     before = view.result.baseline["kind"]

@@ -170,7 +170,8 @@ def fit_credit_model(
     for name, grid in grids.items():
         columns = np.asarray(grid, dtype=object)
         raw = training[list(columns.reshape(-1))].to_numpy(dtype=np.float64).reshape(len(training), *columns.shape)
-        recipes.append(InputRecipe(name, grid, *standardisation(raw)))
+        channels = SEQUENCE_CHANNELS if columns.ndim > 1 else None
+        recipes.append(InputRecipe(name, grid, *standardisation(raw), feature_names=channels))
     target = frame[CREDIT_TARGET].to_numpy()
     inputs = inputs_from_rows(tuple(recipes), frame)
     take = lambda rows: _take(inputs, rows)  # noqa: E731

@@ -50,16 +50,25 @@ NETWORK = "model.keras"
 @dataclass(frozen=True)
 class InputRecipe:
     """How raw rows become one model input: ``columns`` holds a column name for every element of
-    one sample (shape ``(p,)`` or ``(tau, p)``), then ``(x - mean) / scale`` per feature (last axis)."""
+    one sample (shape ``(p,)`` or ``(tau, p)``), then ``(x - mean) / scale`` per feature (last
+    axis). ``feature_names`` names the last axis (the columns themselves for a tabular input; for
+    a sequence, what each channel is, e.g. "repayment status")."""
 
     name: str
     columns: tuple
     mean: np.ndarray
     scale: np.ndarray
+    feature_names: tuple | None = None
 
     def __post_init__(self) -> None:
         grid = np.asarray(self.columns, dtype=object)
         object.__setattr__(self, "columns", _nested(grid))
+        names = tuple(map(str, grid)) if grid.ndim == 1 else self.feature_names
+        if names is None:
+            raise NBExplainError(f"Input {self.name!r} is a grid of columns: name its last axis with feature_names.")
+        if len(names) != grid.shape[-1]:
+            raise NBExplainError(f"Input {self.name!r}: {len(names)} feature names for {grid.shape[-1]} features.")
+        object.__setattr__(self, "feature_names", tuple(map(str, names)))
         mean, scale = frozen_array(self.mean, dtype=float), frozen_array(self.scale, dtype=float)
         if mean.shape != (grid.shape[-1],) or scale.shape != mean.shape:
             raise NBExplainError(f"Input {self.name!r}: mean and scale need one value per feature ({grid.shape[-1]}).")
@@ -79,7 +88,13 @@ class InputRecipe:
         return ((values - self.mean) / self.scale).astype(np.float32)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "columns": list(self.columns), "mean": self.mean, "scale": self.scale}
+        return {
+            "name": self.name,
+            "columns": list(self.columns),
+            "mean": self.mean,
+            "scale": self.scale,
+            "feature_names": list(self.feature_names or ()),
+        }
 
 
 def _nested(grid: np.ndarray) -> tuple:
@@ -123,9 +138,8 @@ class ModelArtifact:
         return found
 
     def input_feature_names(self) -> dict:
-        """The name of each input's last axis: the column itself for a tabular input, the columns
-        of the last time step for a sequence."""
-        return {recipe.name: tuple(recipe.grid.reshape(-1, recipe.grid.shape[-1])[-1]) for recipe in self.inputs}
+        """The name of each input's last axis (see :class:`InputRecipe`)."""
+        return {recipe.name: recipe.feature_names for recipe in self.inputs}
 
     def to_inputs(self, frame: Any) -> Any:
         """Raw rows -> the model's inputs (see :func:`inputs_from_rows`)."""

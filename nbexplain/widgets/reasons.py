@@ -88,8 +88,8 @@ class ReasonsView(View):
             f"<div style='font-size:12px;color:#555'>row {result.position}"
             f"{' (what-if edit)' if result.edited else ''}</div>",
             f"<div class='nbexplain-decision' style='font-weight:600;color:{'#8b1a1a' if denied else '#1e7e34'}'>"
-            f"{decision}: score {notice.score:.4f} is {side} the cut-off {data.threshold:g}</div>",
-            f"<div>baseline score <b>{notice.baseline_score:.4f}</b></div>",
+            f"{decision}: the score is {side} the cut-off {data.threshold:g}</div>",
+            f"<div>score <b>{notice.score:.4f}</b> against baseline <b>{notice.baseline_score:.4f}</b></div>",
             f"<div class='nbexplain-completeness' style='color:{colour}'>completeness error {error:.1e} "
             f"({result.steps} steps, {html.escape(result.rule)})</div>",
             f"<div style='font-size:12px;color:#555;margin:4px 0'>{html.escape(result.baseline['statement'])} "
