@@ -491,6 +491,33 @@ def test_the_dashboard_protocol_is_served(fitted, heloc):
         ModelExplainers.for_additive(object())
 
 
+def test_the_dashboard_controller_picks_edits_reasons_and_compares(fitted, heloc):
+    from nbexplain.widgets.controller import ExplorerController
+    from nbexplain.widgets.source import ExplorerData
+
+    X, y = heloc
+    frame = X.iloc[:400]
+    data = ExplorerData(
+        ModelExplainers.for_additive(fitted),
+        frame,
+        target=(y.iloc[:400] == "Bad").to_numpy().astype(int),
+        outcome="P(Bad)",
+        class_labels=("Good", "Bad"),
+    )
+    controller = ExplorerController(data, progress=False)
+    assert np.array_equal(controller.scores, fitted.risk(frame))
+    picked = controller.pick(7)
+    assert picked.local.feature_names == HELOC_FEATURES
+    edited = controller.what_if({"ExternalRiskEstimate": 95})
+    assert edited.prediction == pytest.approx(fitted.risk(frame.iloc[[7]].assign(ExternalRiskEstimate=95))[0])
+    kinds = {"average": "average input", "median": "median input", "reference": "reference set", "best": "best score"}
+    for short, kind in kinds.items():
+        reasons = controller.reasons(baseline=short)
+        assert reasons.completeness_error < 1e-12 and reasons.baseline["kind"] == kind
+    compared = controller.compare_cohorts(np.arange(0, 30), np.arange(30, 60), max_pairs=1000)
+    assert compared.meta["exact"] and compared.meta["completeness_error"] < 1e-12
+
+
 # ----------------------------------------------------------------------------- factors
 def test_factors_of_a_bad_prediction_are_the_largest_points(fitted, heloc):
     X, _ = heloc

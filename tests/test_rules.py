@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nbexplain.credit import PastCases, RuleBook, SetCoverExplainer, case_table, rank_cases
-from nbexplain.credit.rules import ConsistentRule
+from nbexplain.credit.rules import ConsistentRule, greedy_hitting_set, minimum_hitting_set
 from nbexplain.datasets import make_heloc
 from nbexplain.datasets.heloc import HELOC_FEATURES
 from nbexplain.errors import NBExplainError
@@ -110,6 +110,16 @@ def test_a_search_stopped_by_its_limit_says_it_is_not_proven_optimal():
     for rule, best in zip(stopped.rules, full.rules):
         assert rule.support <= best.support and best.optimal
         assert np.all(past.predicted[satisfies(past.steps, applicant, rule.columns)] == label)
+
+
+def test_the_greedy_cover_is_consistent():
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        D = rng.random((rng.integers(1, 25), 8)) < 0.3
+        D[np.arange(len(D)), rng.integers(0, 8, len(D))] = True  # no empty D_i
+        chosen = greedy_hitting_set(D)
+        assert D[:, list(chosen)].any(axis=1).all()
+        assert len(chosen) >= len(minimum_hitting_set(D, time_limit=5)[0])
 
 
 def test_no_rule_exists_when_a_twin_was_predicted_otherwise():

@@ -9,7 +9,8 @@ case the rule covers; its **support** is the number of past cases that satisfy i
   is the set of columns that would exclude it; a rule is consistent exactly when it hits every
   ``D_i``. The fewest columns hitting all of them (a minimum set cover / hitting set) is the
   MILP ``min sum_j b_j  s.t.  sum_{j in D_i} b_j >= 1`` (``b`` binary), solved by HiGHS
-  (``scipy.optimize.milp``) after duplicate ``D_i`` are dropped. An empty ``D_i`` (a past case
+  (``scipy.optimize.milp``) after duplicate ``D_i`` are dropped (should it find nothing within
+  ``time_limit``, a greedy cover, marked not proven optimal). An empty ``D_i`` (a past case
   with the same columns and the opposite prediction) means no consistent rule exists: the
   result says so and names those cases.
 * **Best-supported rule of size at most k** (``k`` = the minimum size, ..., minimum + ``extra``).
@@ -151,19 +152,15 @@ class PastCases:
         """The past cases ``X`` (raw rows) as an additive risk model sees them: its step columns,
         its predictions (P(Bad) above ``threshold``), the actual outcomes ``y`` (0/1 or
         "Bad"/"Good") when given, and the columns the model uses for case similarity."""
+        import pandas as pd
+
         from ..engine.additive import check_model
         from ..model.additive import binary_target
 
         model = check_model(model)
-        raw, labels = model.recipe.raw_rows(X, "past cases")
-        steps = model.recipe.steps_from_raw(raw)
-        predicted = denied(model.head(steps)["probability"], threshold).astype(np.int8)
+        steps, predicted, labels, raw = _encode(model, X, threshold, "past cases")
         actual = None if y is None else binary_target(y, len(raw), labels)
-        import pandas as pd
-
-        frame = pd.DataFrame(
-            raw, columns=list(model.feature_names_in_), index=None if labels is None else pd.Index(labels)
-        )
+        frame = pd.DataFrame(raw, columns=list(model.feature_names_in_), index=pd.Index(labels))
         columns = model.columns_
         return cls(
             steps=steps,
@@ -188,10 +185,15 @@ class PastCases:
                 "These past cases have no model to encode applicants (build them with PastCases.from_model); "
                 "use SetCoverExplainer.explain_steps with the applicant's binary columns and prediction."
             )
-        raw, labels = self.model.recipe.raw_rows(X, "applicant")
-        steps = self.model.recipe.steps_from_raw(raw)
-        predicted = denied(self.model.head(steps)["probability"], self.threshold).astype(np.int8)
-        return steps.astype(bool), predicted, labels or tuple(range(len(raw))), raw
+        return _encode(self.model, X, self.threshold, "applicant")
+
+
+def _encode(model: Any, X: Any, threshold: float, what: str) -> tuple:
+    """``(steps (n, m) bool, predicted (n,) 0/1, labels, raw rows)`` of raw rows ``X``."""
+    raw, labels = model.recipe.raw_rows(X, what)
+    steps = model.recipe.steps_from_raw(raw)
+    predicted = denied(model.head(steps)["probability"], threshold).astype(np.int8)
+    return steps.astype(bool), predicted, labels or tuple(range(len(raw))), raw
 
 
 def _binary(values: Any, n: int, name: str) -> np.ndarray:
@@ -469,11 +471,21 @@ def minimum_hitting_set(D: np.ndarray, time_limit: float) -> tuple[tuple, bool, 
         bounds=Bounds(0.0, 1.0),
         options={"time_limit": float(time_limit), "presolve": True},
     )
-    if result.x is None:
-        raise NBExplainError(
-            f"The minimum-rule MILP found no solution within {time_limit:g} s ({result.message}); raise time_limit."
-        )
+    if result.x is None:  # nothing within the time limit: a greedy cover is still a consistent rule
+        return greedy_hitting_set(D), False, f"greedy cover ({result.message})"
     return tuple(int(j) for j in np.flatnonzero(result.x > 0.5)), result.status == 0, str(result.message)
+
+
+def greedy_hitting_set(D: np.ndarray) -> tuple:
+    """Columns hitting every row of ``D``, each time the column hitting most rows not yet hit
+    (lowest position on ties): a consistent rule, not necessarily the smallest."""
+    unhit = np.ones(len(D), dtype=bool)
+    chosen = []
+    while unhit.any():
+        j = int(np.argmax(D[unhit].sum(axis=0)))
+        chosen.append(j)
+        unhit &= ~D[:, j]
+    return tuple(sorted(chosen))
 
 
 class _Stop(Exception):
@@ -726,7 +738,7 @@ class SetCoverExplainer(Parameters):
         incumbent = (minimum.support, minimum.columns)
         for k in range(minimum.size, minimum.size + int(self.extra) + 1):
             support, chosen, proven_k, facts = self._best(D, differ_same, k, incumbent)
-            rule = self._rule(applicant, predicted, chosen, "most support", k, proven_k and proven, facts)
+            rule = self._rule(applicant, predicted, chosen, "most support", k, proven_k, facts)
             rules.append(rule)
             incumbent = (rule.support, rule.columns)
         meta["seconds"] = time.perf_counter() - started
@@ -794,6 +806,7 @@ __all__ = [
     "SetCoverExplanation",
     "difference_sets",
     "enumerate_best_rule",
+    "greedy_hitting_set",
     "milp_best_rule",
     "minimum_hitting_set",
 ]

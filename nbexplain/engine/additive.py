@@ -27,7 +27,7 @@ averaged would mean nothing:
 
 * ``AverageInput(X)``: every step column at its mean over ``X``. The subscale logits are linear
   in the step columns, so this point gives every subscale logit its average over ``X``: the
-  average applicant as the model sees him (not a raw row).
+  average applicant as the model sees it (not a raw row).
 * ``MedianInput(X)``: a typical applicant: every raw feature at its lower median over ``X`` (an
   observed value, so a special value stays one), then its step columns.
 * ``ReferenceSet(X)``, ``CutoffCohort(X, ...)``, ``BestScore(X)``, ``UserPoint(row)``,
@@ -119,8 +119,11 @@ class _StepSpace:
         )
 
 
-class _RawSpace(_StepSpace):
-    """The same questions about raw rows (for the median applicant)."""
+class _RawRows:
+    """The reference rows of a baseline as checked raw rows (for the median applicant)."""
+
+    def __init__(self, model: AdditiveRiskModel):
+        self.model = model
 
     def prepare(self, X: Any, what: str = "data") -> PreparedData:
         raw, labels = self.model.recipe.raw_rows(X, what)
@@ -137,7 +140,7 @@ def training_average(model: AdditiveRiskModel, score) -> ResolvedBaseline:
             "kind": "training average",
             "statement": (
                 "Every step column at its mean over the model's training rows: each subscale logit at its "
-                "training average (the average applicant as the model sees him, not a raw row)."
+                "training average (the average applicant as the model sees it, not a raw row)."
             ),
             "points": 1,
             "baseline_score": float(score(point)[0]),
@@ -188,7 +191,7 @@ class AdditiveAttributor(Explainer):
         return logit if self.logit else sigmoid(logit)
 
     def _games(self) -> list:
-        """Per subscale: its position, its features' positions, its coalitions and Shapley matrix."""
+        """Per subscale: its position, its features' positions, its coalitions and Shapley terms."""
         subscale = self.model.recipe.feature_subscale
         return [
             (s, features, *coalitions(len(features)))
@@ -227,7 +230,7 @@ class AdditiveAttributor(Explainer):
         return ResolvedBaseline(resolved.arrays, description, resolved.per_sample)
 
     def _median(self, baseline: MedianInput, space: _StepSpace) -> ResolvedBaseline:
-        raw, facts = baseline.reference_rows(_RawSpace(self.model, self._score_steps))
+        raw, facts = baseline.reference_rows(_RawRows(self.model))
         rows = np.sort(raw[STEPS], axis=0)
         point = rows[(len(rows) - 1) // 2][None]  # the lower median: an observed value per feature
         steps = self.model.recipe.steps_from_raw(point)

@@ -522,20 +522,10 @@ def binary_target(y: Any, n: int, labels: tuple | None = None) -> np.ndarray:
     return numbers
 
 
-def logistic_objective(
-    weights: np.ndarray, intercept: float, B: np.ndarray, y: np.ndarray, C: float, counts: np.ndarray | None = None
-) -> float:
-    """``1/2 ||w||^2 + C sum_i n_i logloss(y_i, sigma(w . b_i + c))`` (``n_i`` = 1 without counts;
-    with counts, ``y_i`` is the number of positives among the ``n_i`` rows)."""
-    z = B @ weights + intercept
-    counts = np.ones_like(z) if counts is None else counts
-    return float(0.5 * weights @ weights + C * np.sum(counts * np.logaddexp(0.0, z) - y * z))
-
-
 def fit_logistic(B: np.ndarray, y: np.ndarray, C: float, nonnegative: np.ndarray, tol: float, max_iter: int):
-    """Minimise :func:`logistic_objective` with ``w_j >= 0`` where ``nonnegative``; returns
-    ``(w, c, report)``. Identical rows are merged (counts and positives), which leaves the
-    objective unchanged."""
+    """Minimise ``1/2 ||w||^2 + C sum_i logloss(y_i, sigma(w . b_i + c))`` with ``w_j >= 0`` where
+    ``nonnegative``; returns ``(w, c, report)``. Identical rows are merged (their count ``n_i`` and
+    positives ``k_i``: ``n_i log(1 + e^z) - k_i z``), which leaves the objective unchanged."""
     from scipy.optimize import minimize
 
     patterns, inverse = np.unique(B, axis=0, return_inverse=True)
@@ -644,7 +634,7 @@ class Computation:
                 "feature": [c.feature for c in self.columns],
                 "value": [raw[c.feature] for c in self.columns],
                 "column": [c.name for c in self.columns],
-                "condition": [c.describe(b) for c, b in zip(self.columns, self.steps)],
+                "condition": [c.describe(b, raw[c.feature]) for c, b in zip(self.columns, self.steps)],
                 "step": self.steps.astype(int),
                 "weight": self.weights,
                 "points": self.column_points,
@@ -1023,6 +1013,5 @@ __all__ = [
     "StepRecipe",
     "binary_target",
     "fit_logistic",
-    "logistic_objective",
     "sigmoid",
 ]
