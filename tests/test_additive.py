@@ -177,6 +177,8 @@ def test_columns_are_matched_by_name_and_bad_rows_are_named(fitted, heloc):
     assert np.array_equal(fitted.risk(shuffled), fitted.risk(X))
     with pytest.raises(NBExplainError, match="lacks column.*AverageMInFile"):
         fitted.risk(X.drop(columns="AverageMInFile"))
+    with pytest.raises(NBExplainError, match="more than once"):
+        fitted.risk(pd.concat([X, X[["NumInqLast6M"]]], axis=1))
     broken = X.iloc[:5].astype(float)
     broken.iloc[3, 2] = np.nan
     with pytest.raises(NBExplainError, match=rf"NaN or inf in 1 row.*{broken.index[3]}.*MSinceMostRecentTradeOpen"):

@@ -2,6 +2,7 @@
 columns, the no-rule and empty-rule cases, case tables on a hand-made table, and the FICO
 reproduction command."""
 
+import json
 from dataclasses import replace
 from itertools import combinations
 
@@ -259,13 +260,19 @@ def test_rules_of_the_additive_model_hold_on_every_past_case(heloc_model, tmp_pa
 def test_the_reproduction_command_writes_its_tables(tmp_path, capsys):
     from nbexplain.reproduce.__main__ import main
 
-    assert main(["fico", "--applicants", "2", "--out", str(tmp_path)]) == 0
+    data = make_heloc(n=2500, seed=1)
+    data.to_csv(tmp_path / "heloc_dataset_v1.csv", index=False)
+    out = tmp_path / "out"
+    assert main(["fico", "--data", str(tmp_path / "heloc_dataset_v1.csv"), "--applicants", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "Test accuracy and AUC" in printed and "Most important contributing factors" in printed
-    metrics = pd.read_csv(tmp_path / "metrics.csv", index_col=0)
+    metrics = pd.read_csv(out / "metrics.csv", index_col=0)
     assert metrics.shape == (3, 2) and metrics.to_numpy().min() > 0.6
     assert {"factors.csv", "rules.csv", "rules.json", "model.json", "fico_reproduction.json"} <= {
-        p.name for p in tmp_path.iterdir()
+        p.name for p in out.iterdir()
     }
-    assert len(RuleBook.from_json(tmp_path / "rules.json")) == 2
-    AdditiveRiskModel.load(tmp_path / "model.json")
+    record = json.loads((out / "fico_reproduction.json").read_text())
+    dropped = int((data[list(HELOC_FEATURES)] == -9).all(axis=1).sum())
+    assert record["meta"]["dropped_all_missing"] == dropped and record["meta"]["n_rows"] == 2500 - dropped
+    assert len(RuleBook.from_json(out / "rules.json")) == 2
+    AdditiveRiskModel.load(out / "model.json")

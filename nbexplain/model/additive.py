@@ -366,6 +366,9 @@ class StepRecipe:
                 raise InputDataError(f"The {what} must hold one number (or one equal-length list) per feature.")
         elif _is_frame(X):
             columns = [str(c) for c in X.columns]
+            repeated = sorted({c for c in columns if c in names and columns.count(c) > 1})
+            if repeated:
+                raise InputDataError(f"The {what} has column(s) {repeated} more than once; keep one of each.")
             missing = [n for n in names if n not in columns]
             if missing:
                 raise InputDataError(
@@ -524,12 +527,16 @@ def binary_target(y: Any, n: int, labels: tuple | None = None) -> np.ndarray:
 
 def fit_logistic(B: np.ndarray, y: np.ndarray, C: float, nonnegative: np.ndarray, tol: float, max_iter: int):
     """Minimise ``1/2 ||w||^2 + C sum_i logloss(y_i, sigma(w . b_i + c))`` with ``w_j >= 0`` where
-    ``nonnegative``; returns ``(w, c, report)``. Identical rows are merged (their count ``n_i`` and
-    positives ``k_i``: ``n_i log(1 + e^z) - k_i z``), which leaves the objective unchanged."""
+    ``nonnegative``; returns ``(w, c, report)``. Identical rows of 0/1 columns are merged (their
+    count ``n_i`` and positives ``k_i``: ``n_i log(1 + e^z) - k_i z``), which leaves the objective
+    unchanged."""
     from scipy.optimize import minimize
 
-    patterns, inverse = np.unique(B, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    if np.isin(B, (0.0, 1.0)).all():  # step columns: few distinct rows, found on their packed bits
+        _, first, inverse = np.unique(np.packbits(B > 0, axis=1), axis=0, return_index=True, return_inverse=True)
+        patterns, inverse = B[first], inverse.reshape(-1)
+    else:
+        patterns, inverse = B, np.arange(len(B))
     counts = np.bincount(inverse).astype(np.float64)
     positives = np.bincount(inverse, weights=y, minlength=len(patterns))
     p = B.shape[1]
