@@ -429,7 +429,9 @@ class AdditiveRowExplainer(Explainer):
     ----------
     model : AdditiveRiskModel
     baseline : optional
-        A documented baseline (or resolved one); the model's training average by default.
+        A documented baseline; the model's training average by default. A baseline built from
+        reference rows is resolved at every :meth:`explain` (a what-if edit is one call): pass
+        ``AdditiveAttributor(model).resolve_baseline(baseline)`` to resolve it once.
     logit : bool
         Attribute the logit instead of P(Bad).
     progress : bool, optional

@@ -29,8 +29,9 @@ subscale probabilities): minimise ``1/2 ||w||^2 + C sum_i logloss(y_i, sigma(w .
 (the intercept is not penalised) with ``w_c >= 0`` on the one-sided ``"<"`` / ``">"`` columns
 and ``v_s >= 0``; the special-value indicators, "present" and the bins are free. The solver is
 scipy's L-BFGS-B with the analytic gradient, on the distinct rows of each block (weighted by
-their counts: the same objective, fewer terms), so the fit is deterministic and takes about a
-second on 10,000 rows.
+their counts: the same objective, fewer terms), in one BLAS thread (the problems are small;
+more threads only contend), so the fit is deterministic and takes well under a second on
+10,000 rows.
 
 **Monotone by construction**: on ordinary values (``x >= 0``) a ``"<"`` feature can only lower
 its subscale logit as it rises (fewer non-negative ``[0 <= x < t]`` terms are on) and a ``">"``
@@ -61,8 +62,6 @@ from .inputs import _is_frame, _is_series
 
 #: Kinds of raw feature: risk falls as x rises, risk rises with x, no monotone relation.
 FEATURE_KINDS = ("<", ">", "bins")
-#: Kinds of step column.
-COLUMN_KINDS = ("special", "below", "above", "present", "bin")
 #: Names of the outcomes 0 and 1 (the target is 1 for Bad).
 OUTCOMES = ("Good", "Bad")
 
@@ -774,27 +773,30 @@ class AdditiveRiskModel:
         target = binary_target(y, raw.shape[0], labels)
         if target.min() == target.max():
             raise InputDataError("The training target has one outcome only; a risk model needs both Bad and Good rows.")
+        from threadpoolctl import threadpool_limits
+
         S = self.recipe.steps_from_raw(raw)
         subscale = self.recipe.column_subscale
         monotone = np.array([c.monotone for c in self.recipe.columns])
         weights = np.zeros(S.shape[1])
         intercepts = np.zeros(len(self.recipe.subscales))
         reports = []
-        for s, name in enumerate(self.recipe.subscales):
-            block = subscale == s
-            weights[block], intercepts[s], report = fit_logistic(
-                S[:, block], target, float(self.C), monotone[block], float(self.tol), self.max_iter
+        with threadpool_limits(limits=1, user_api="blas"):
+            for s, name in enumerate(self.recipe.subscales):
+                block = subscale == s
+                weights[block], intercepts[s], report = fit_logistic(
+                    S[:, block], target, float(self.C), monotone[block], float(self.tol), self.max_iter
+                )
+                reports.append({"fit": name, **report})
+            probabilities = sigmoid(self._subscale_logits(S, weights, intercepts))
+            output_weights, output_intercept, report = fit_logistic(
+                probabilities,
+                target,
+                float(self.C),
+                np.ones(len(intercepts), dtype=bool),
+                float(self.tol),
+                self.max_iter,
             )
-            reports.append({"fit": name, **report})
-        probabilities = sigmoid(self._subscale_logits(S, weights, intercepts))
-        output_weights, output_intercept, report = fit_logistic(
-            probabilities,
-            target,
-            float(self.C),
-            np.ones(len(intercepts), dtype=bool),
-            float(self.tol),
-            self.max_iter,
-        )
         reports.append({"fit": "output", **report})
         failed = [r["fit"] for r in reports if not r["converged"]]
         if failed:
