@@ -12,6 +12,8 @@ explainer runs.
 
 from ._version import __version__
 from .engine import (
+    AdditiveAttributor,
+    AdditiveRowExplainer,
     AverageInput,
     BestScore,
     CutoffCohort,
@@ -33,10 +35,13 @@ from .errors import (
     OutputSelectionError,
     UnknownNameError,
 )
-from .model import OutputSelection
+from .model import AdditiveRiskModel, OutputSelection
 from .results import Attributions, Explanation, FeatureGroup, InputLayout, Sensitivities
 
 __all__ = [
+    "AdditiveAttributor",
+    "AdditiveRiskModel",
+    "AdditiveRowExplainer",
     "Attributions",
     "AverageInput",
     "BestScore",

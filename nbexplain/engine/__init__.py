@@ -8,6 +8,7 @@ constructor, ``explain(...)`` returns an immutable result, ``with_params`` copie
 from ._base import Explainer, GradientExplainer
 from ._plan import compute_gradients
 from ._quadrature import RULES, quadrature
+from .additive import AdditiveAttributor, AdditiveRowExplainer
 from .baselines import (
     AverageInput,
     Baseline,
@@ -23,6 +24,8 @@ from .sensitivity import Sensitivity
 
 __all__ = [
     "RULES",
+    "AdditiveAttributor",
+    "AdditiveRowExplainer",
     "AverageInput",
     "Baseline",
     "BestScore",

@@ -72,3 +72,16 @@ class ModelExplainers:
         """Sensitivities for the rows and Integrated Gradients for reasons and populations, both
         of the score chosen by ``options`` (``target=``, ``labels=``, ``feature_names=`` ...)."""
         return cls(Sensitivity(model, **options), IntegratedGradients(model, tolerance=1e-6, **options))
+
+    @classmethod
+    def for_additive(cls, model: Any, *, baseline: Any = None, logit: bool = False) -> ModelExplainers:
+        """Exact attributions of a two-layer additive risk model for the rows (against
+        ``baseline``: the model's training average by default) and for reasons and populations
+        (see :mod:`nbexplain.engine.additive`), of P(Bad), or of its logit with ``logit=True``."""
+        from .additive import AdditiveAttributor, AdditiveRowExplainer, check_model
+
+        check_model(model)
+        return cls(
+            AdditiveRowExplainer(model, baseline=baseline, logit=logit),
+            AdditiveAttributor(model, logit=logit),
+        )

@@ -2,10 +2,25 @@
 what it returns (which score is explained) and a fingerprint of what it computes.
 
 Keras models are read through :mod:`._keras` (architecture, outputs, the layer applying the final
-activation); nothing here changes a user's model.
+activation); nothing here changes a user's model. :mod:`.additive` is a model nbexplain itself fits: the two-layer
+additive risk model of the FICO Explainable ML Challenge entry (step columns, subscales, points).
 """
 
+from .additive import HELOC_RECIPE, AdditiveRiskModel, Computation, FeatureSteps, StepColumn, StepRecipe
 from .inputs import ModelInput, PreparedData, prepare_inputs
 from .outputs import OutputSelection, ResolvedOutput, resolve_output
 
-__all__ = ["ModelInput", "OutputSelection", "PreparedData", "ResolvedOutput", "prepare_inputs", "resolve_output"]
+__all__ = [
+    "HELOC_RECIPE",
+    "AdditiveRiskModel",
+    "Computation",
+    "FeatureSteps",
+    "ModelInput",
+    "OutputSelection",
+    "PreparedData",
+    "ResolvedOutput",
+    "StepColumn",
+    "StepRecipe",
+    "prepare_inputs",
+    "resolve_output",
+]
