@@ -40,11 +40,14 @@ def refuse_inputs(out: str | os.PathLike, inputs: Iterable[str | os.PathLike | N
             )
 
 
-def writable_folder(path: str | os.PathLike) -> Path:
-    """The folder ``path`` will be written into, checked before any work starts."""
+def writable_folder(path: str | os.PathLike, is_folder: bool = False) -> Path:
+    """The folder ``path`` will be written into, checked before any work starts (``is_folder``:
+    the output is itself a folder, replaced as a whole)."""
     target = Path(path)
-    if target.is_dir():
+    if target.is_dir() and not is_folder:
         raise NBExplainError(f"The output {target} is a folder; give a file name inside it.")
+    if target.exists() and is_folder and not target.is_dir():
+        raise NBExplainError(f"The output {target} is a file; give the name of a folder to write.")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise NBExplainError(f"The output folder {folder} does not exist; create it first or choose another path.")

@@ -36,12 +36,15 @@ from .engine._quadrature import RULES
 from .errors import NBExplainError, unknown_name
 from .model._keras import load_keras_model
 from .model.artifact import ModelArtifact, is_artifact
-from .serve import VoilaServer, dashboard_notebook
+from .serve import VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
+from .widgets.bundle import bundle_for_files
+from .widgets.demo import demo_bundle
 
 
 # ----------------------------------------------------------------- dashboard
 def prepare_demo(selection: bool = True) -> None:
-    """Train (first run) or load the demo models, and run the cached selection experiment."""
+    """Train (first run) or load the demo models, run the cached selection experiment, and build
+    (or check) the explanation bundles the served dashboard opens without TensorFlow."""
     for name in DEMOS:
         demo = load_demo(name)
         cache = demo.record.get("cache", {})
@@ -57,20 +60,59 @@ def prepare_demo(selection: bool = True) -> None:
                 + ", ".join(f"k={k}: {e:.2%}" for k, e in errors.items()),
                 flush=True,
             )
+        print(f"{name}: explanation bundle {demo_bundle(name)}", flush=True)
 
 
 def dashboard(args) -> int:
-    """Serve the demo dashboard (its models prepared first) or the given notebook, until stopped."""
+    """Serve the demo dashboard, a saved model on a data file, or a given notebook, until stopped."""
+    with VoilaServer(_dashboard_notebook(args), port=args.port) as server:
+        print(f"\nThe nbexplain dashboard is at {server.url}  (Ctrl-C stops it)\n", flush=True)
+        return 0 if args.check else server.wait()
+
+
+def _dashboard_notebook(args) -> Path:
+    """The notebook to serve: the user's own, the dashboard of their model on their data (its
+    bundle built or reused first), or the packaged demo (its models and bundles prepared first)."""
     if args.notebook:
         notebook = Path(args.notebook)
         if not notebook.is_file():
             raise NBExplainError(f"{notebook} does not exist; give the path of a notebook (.ipynb) to serve.")
-    else:
-        prepare_demo(selection=not args.skip_selection)
-        notebook = dashboard_notebook()
-    with VoilaServer(notebook, port=args.port) as server:
-        print(f"\nThe nbexplain dashboard is at {server.url}  (Ctrl-C stops it)\n", flush=True)
-        return 0 if args.check else server.wait()
+        return notebook
+    if args.model or args.data:
+        if not (args.model and args.data):
+            raise NBExplainError("Serving your own model needs both --model FILE and --data FILE.")
+        bundle = _own_bundle(args, progress=True)
+        return bundle_notebook(bundle)
+    prepare_demo(selection=not args.skip_selection)
+    return dashboard_notebook()
+
+
+def _own_bundle(args, progress: bool, out=None) -> Path:
+    catalogue = ReasonCatalogue.from_json(args.catalogue) if args.catalogue else None
+    return bundle_for_files(
+        args.model,
+        args.data,
+        out=out,
+        progress=progress,
+        target=args.target,
+        outcome_column=args.outcome,
+        catalogue=catalogue,
+        threshold=args.threshold,
+    )
+
+
+def bundle_command(args) -> int:
+    """Build (or reuse) the explanation bundle of a saved model on a data file."""
+    path = _own_bundle(args, progress=not args.quiet, out=args.out)
+    print(f"explanation bundle: {path}")
+    return 0
+
+
+def report_command(args) -> int:
+    """Write the evidence pack of a bundle: one self-contained HTML file."""
+    path = write_evidence_pack(args.bundle, args.out)
+    print(f"evidence pack: {path}")
+    return 0
 
 
 # ----------------------------------------------------------------- reasons
@@ -260,7 +302,10 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True)
     for name in ("dashboard", "demo"):
-        command = commands.add_parser(name, help="serve the demo dashboard (or your notebook) with Voila on localhost")
+        command = commands.add_parser(
+            name, help="serve the demo dashboard, your model on your data, or your notebook, with Voila on localhost"
+        )
+        _own_model_arguments(command, required=False)
         command.add_argument("--port", type=port, default=8866, help="port to serve on (another if taken)")
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
         command.add_argument(
@@ -270,6 +315,16 @@ def parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
         command.set_defaults(run=dashboard)
+
+    command = commands.add_parser("bundle", help="build the explanation bundle of a saved model on a data file")
+    _own_model_arguments(command, required=True)
+    command.add_argument("--out", help="the bundle folder to write (default: in the cache, keyed by both files)")
+    command.add_argument("--quiet", action="store_true", help="no progress bars")
+    command.set_defaults(run=bundle_command)
+    command = commands.add_parser("report", help="write the evidence pack (one HTML file) of an explanation bundle")
+    command.add_argument("bundle", help="an explanation bundle folder (.nbxbundle)")
+    command.add_argument("out", help="the HTML file to write")
+    command.set_defaults(run=report_command)
 
     positive = number(float, low=0, strict_low=True)
     count = number(int, low=1)
@@ -328,6 +383,22 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--quiet", action="store_true", help="no progress bars")
     command.set_defaults(run=reasons)
     return top
+
+
+def _own_model_arguments(command, required: bool) -> None:
+    """The arguments that name a user's model and data (the dashboard and bundle commands)."""
+    command.add_argument(
+        "--model",
+        required=required,
+        help="a saved model artifact (.nbx) or a Keras model that reads the data's columns",
+    )
+    command.add_argument("--data", required=required, help="CSV or Parquet rows of the model's raw columns")
+    command.add_argument("--target", help="the output unit to explain (index or class label)")
+    command.add_argument("--outcome", help="the data's true-outcome column (0/1), if any (found by name otherwise)")
+    command.add_argument("--catalogue", help="reason catalogue JSON (default: one reason per column)")
+    command.add_argument(
+        "--threshold", type=number(float), default=0.5, help="the worst passing score: outcome 1 is predicted above it"
+    )
 
 
 def main(argv=None) -> int:

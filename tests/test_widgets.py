@@ -127,12 +127,32 @@ def test_picker_index_buttons_filters_and_scatter_click(controller, data):
     assert controller.position == bad[-1], "previous wraps around"
     picker.actual_filter.value = 0
     np.testing.assert_array_equal(picker.matching, np.flatnonzero((controller.scores > 0.5) & (data.target == 0)))
-    picker.actual_filter.value = picker.predicted_filter.value = -1
-    assert len(picker.shown) == 100 and "100 of 300 matching rows shown (random sample)" in picker.scatter.title
-    np.testing.assert_allclose(picker.points.y, controller.scores[picker.shown])
+    shown = np.flatnonzero((controller.scores > 0.5) & (data.target == 0))
+    np.testing.assert_allclose(picker.points.y, controller.scores[shown])
     picker.points.selected = [5]
-    assert controller.position == picker.shown[5] and picker.points.selected is None
+    assert controller.position == shown[5] and picker.points.selected is None
     assert picker.index.value == controller.position and picker.marker.y[0] == controller.scores[controller.position]
+    picker.actual_filter.value = picker.predicted_filter.value = -1
+    assert len(picker.shown) == 0 and "all 300 of 300 rows counted per cell" in picker.scatter.title
+
+
+def test_the_density_view_counts_every_matching_row_and_a_click_picks_one_in_the_cell(controller, data):
+    picker = SamplePicker(controller, max_points=50, feature="income")
+    counts = np.nan_to_num(10 ** np.asarray(picker.density.color, dtype=float) - 1)
+    assert picker.density.visible and round(counts.sum()) == controller.n_rows, "all rows, not a sample"
+    x = data.frame["income"].to_numpy()
+    x_edges = np.r_[picker.density.column, x.max()]
+    y_edges = np.r_[picker.density.row, controller.scores.max()]
+    truth, _, _ = np.histogram2d(controller.scores, x, bins=(y_edges, x_edges))
+    np.testing.assert_allclose(counts, truth)
+    row, column = np.argwhere(truth > 0)[-1]
+    picker.density.selected = [[int(row), int(column)]]
+    picked = controller.position
+    assert y_edges[row] <= controller.scores[picked] <= y_edges[row + 1]
+    assert x_edges[column] <= x[picked] <= x_edges[column + 1]
+    picker.predicted_filter.value = 1
+    counts = np.nan_to_num(10 ** np.asarray(picker.density.color, dtype=float) - 1)
+    assert round(counts.sum()) == (controller.scores > 0.5).sum() or not picker.dense
 
 
 def test_picker_jitters_only_discrete_columns(controller, frame):
@@ -194,7 +214,8 @@ def test_dashboard_composes_the_views_and_shows_callback_errors(data):
     board = Dashboard(data)
     assert board.lags is None, "no lag heatmap for a dense model"
     views = board.widget.children
-    assert board.errors.widget in views and board.picker.widget in views[2].children
+    assert board.errors.widget in views and board.status.widget in views
+    assert board.picker.widget in next(box for box in views if hasattr(box, "children")).children
     board.editor.editor.values = {**board.editor.editor.values, "income": "lots"}
     assert board.errors.widget.layout.display == "block"
     assert "income must be a number; got &#x27;lots&#x27;" in board.errors.widget.value

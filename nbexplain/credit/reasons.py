@@ -159,20 +159,28 @@ class ReasonCatalogue:
 
     @classmethod
     def from_json(cls, text_or_path) -> ReasonCatalogue:
-        payload = load_json(text_or_path)
-        missing = [k for k in ("reasons",) if k not in payload]
-        if missing:
-            raise NBExplainError(
-                f"A reason catalogue file needs the key(s) {missing}: "
-                '{"reasons": [{"code", "statement", "features"}], "prohibited": [...]}.'
+        """Read a catalogue written by :meth:`to_json` (a JSON string or a file path)."""
+        return cls.from_dict(load_json(text_or_path))
+
+    @classmethod
+    def from_dict(cls, payload) -> ReasonCatalogue:
+        """The catalogue of a :meth:`to_dict` payload; a payload of another shape is an error
+        showing the expected one."""
+        shape = '{"reasons": [{"code", "statement", "features"}], "prohibited": [...]}'
+        if not isinstance(payload, dict) or "reasons" not in payload:
+            raise NBExplainError(f"A reason catalogue needs the key 'reasons': {shape}.")
+        try:
+            return cls(
+                tuple(payload["reasons"]),
+                tuple(payload.get("prohibited", ())),
+                payload.get("adverse", "increase"),
+                float(payload.get("materiality", 0.05)),
+                float(payload.get("min_share", 0.01)),
             )
-        return cls(
-            tuple(payload["reasons"]),
-            tuple(payload.get("prohibited", ())),
-            payload.get("adverse", "increase"),
-            float(payload.get("materiality", 0.05)),
-            float(payload.get("min_share", 0.01)),
-        )
+        except (TypeError, ValueError, KeyError) as error:
+            if isinstance(error, NBExplainError):
+                raise
+            raise NBExplainError(f"The reason catalogue is malformed ({error}); its shape is {shape}.") from None
 
 
 @dataclass(frozen=True)

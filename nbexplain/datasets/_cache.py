@@ -108,3 +108,14 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
     os.replace(partial, model_path)
     os.replace(partial_manifest, manifest_path)
     return model, {**record, "cache": {"path": str(model_path), "status": "built", "reason": reason}}
+
+
+def cached_entry_digest(name: str) -> str | None:
+    """The recorded SHA-256 of cache entry ``name``'s model file (read from its manifest, no
+    TensorFlow), or None when there is no readable entry: what derived files (a model artifact,
+    an explanation bundle) record to know they are still current."""
+    manifest = cache_dir() / f"{name}.json"
+    try:
+        return str(json.loads(manifest.read_text())["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -264,8 +264,10 @@ def load_demo(
 SELECTION_KS = (1, 2, 3, 4, 5, 6, 8, 12, 23)
 
 
-def _selection_path(demo):
-    return cache_dir() / f"{demo.name}-selection.json"
+def selection_path(demo):
+    """The selection experiment's cache entry, keyed by the model's fingerprint and its rows
+    (never by a name another model could share)."""
+    return cache_dir() / f"selection-{fingerprint(demo.model)}-{_frame_fingerprint(demo.frame)[:16]}.json"
 
 
 def _selection_recipe(demo, ks, epochs, repeats) -> dict:
@@ -287,7 +289,7 @@ def selection_experiment(
 
     if demo.name != "credit_fcn":
         raise unknown_name("demo with a selection experiment", demo.name, ["credit_fcn"])
-    path = _selection_path(demo)
+    path = selection_path(demo)
     recipe = _selection_recipe(demo, ks, epochs, repeats)
     cached = cached_selection_errors(demo, recipe)
     if cached is not None:
@@ -320,7 +322,7 @@ def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict
     """The stored ``{k: test error}`` of :func:`selection_experiment` for this very model, or None
     when the experiment has not been run (or was run for other weights)."""
 
-    path = _selection_path(demo)
+    path = selection_path(demo)
     if demo.name != "credit_fcn" or not path.exists():
         return None
     try:

@@ -22,7 +22,6 @@ by providing its own pair; the views do not change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -60,12 +59,26 @@ class Attributor(Protocol):
     def with_params(self, **changes: Any) -> Any: ...
 
 
-@dataclass(frozen=True)
 class ModelExplainers:
-    """What the dashboard needs of one model: its row explainer and its attributor."""
+    """What the dashboard needs of one model: its row explainer and its attributor.
 
-    rows: RowExplainer
-    attributions: Attributor
+    ``loaded`` is False for explainers that load their model on first use (a dashboard opened
+    on an explanation bundle): the controller then says so while it waits.
+    """
+
+    loaded = True
+
+    def __init__(self, rows: RowExplainer, attributions: Attributor) -> None:
+        self._rows = rows
+        self._attributions = attributions
+
+    @property
+    def rows(self) -> RowExplainer:
+        return self._rows
+
+    @property
+    def attributions(self) -> Attributor:
+        return self._attributions
 
     @classmethod
     def for_keras(cls, model: Any, **options: Any) -> ModelExplainers:

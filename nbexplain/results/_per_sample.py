@@ -39,15 +39,16 @@ class PerSampleResult:
         How each input maps to reported features.
     meta : mapping
         How the result was made (method, what was explained, model fingerprint, version ...).
-    sample_labels : tuple, optional
-        Label of each row (a DataFrame's index); positions by default.
+    sample_labels : tuple or array, optional
+        Label of each row (a DataFrame's index); positions by default. An array is kept as it is
+        (a bundle's million labels need not become a million Python objects).
     """
 
     data: Mapping
     score: np.ndarray
     layout: tuple
     meta: Mapping = field(default_factory=dict)
-    sample_labels: tuple = None  # type: ignore[assignment]  # positions when not given (set in __post_init__)
+    sample_labels: Any = None  # positions when not given (a tuple or array once built)
 
     #: Per-input array blocks besides ``data``, serialised with their dtype (None allowed).
     array_blocks: ClassVar[tuple[str, ...]] = ()
@@ -68,7 +69,12 @@ class PerSampleResult:
             object.__setattr__(self, name, vector)
         object.__setattr__(self, "layout", tuple(self.layout))
         object.__setattr__(self, "meta", freeze_mapping(self.meta))
-        labels = tuple(range(n)) if self.sample_labels is None else tuple(self.sample_labels)
+        if self.sample_labels is None:
+            labels: Any = tuple(range(n))
+        elif isinstance(self.sample_labels, np.ndarray):  # a bundle's labels: kept as a (mapped) array
+            labels = frozen_array(self.sample_labels)
+        else:
+            labels = tuple(self.sample_labels)
         if len(labels) != n:
             raise NBExplainError(f"{len(labels)} sample labels for {n} samples.")
         object.__setattr__(self, "sample_labels", labels)
@@ -154,7 +160,7 @@ class PerSampleResult:
         """The local view of ``rows`` from per-row values, signs and scores (one row: 1-D)."""
         single = np.ndim(rows) == 0 and not isinstance(rows, slice)
         positions = self.positions(rows)
-        labels = tuple(self.sample_labels[p] for p in positions)
+        labels = tuple(_plain(self.sample_labels[p]) for p in positions)
         explanation = Explanation(
             values,
             ("sample", "feature"),
@@ -212,3 +218,8 @@ class PerSampleResult:
 
     def _describe(self) -> str:
         return f"nbexplain {self.meta.get('version', __version__)}"
+
+
+def _plain(label: Any) -> Any:
+    """A label as a plain Python value (a numpy scalar from an array of labels becomes int / str)."""
+    return label.item() if isinstance(label, np.generic) else label

@@ -11,6 +11,7 @@ it; they never call TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ import numpy as np
 import traitlets
 
 from ..credit.adverse import ReasonRecipe
-from ..credit.reasons import AdverseActionReasons, at_elements, column_attributions, denied
+from ..credit.reasons import AdverseActionReasons, RankedReasons, at_elements, column_attributions, denied, rank_reasons
 from ..credit.recipes import documented_baselines
 from ..engine.comparisons import surrogate_importances
 from ..errors import InputDataError, NBExplainError, unknown_name
@@ -70,6 +71,10 @@ class ApplicantReasons:
     denied: bool
 
 
+#: The reasons panel's default settings (what a bundle stores).
+DEFAULT_REASONS = {"baseline": "average", "steps": 64, "rule": "gausslegendre"}
+
+
 class ExplorerController(traitlets.HasTraits):
     """Explains ``data`` once and serves every view from that result.
 
@@ -87,27 +92,60 @@ class ExplorerController(traitlets.HasTraits):
 
     position = traitlets.Int(0)
     sample = traitlets.Instance(PickedSample, allow_none=True)
+    #: What the controller is waiting for, shown by the dashboard ("" when idle).
+    status = traitlets.Unicode("")
 
     def __init__(self, data, progress=None):
         super().__init__()
         self.data = data
-        self.row_explainer = data.explainers.rows.with_params(progress=progress)
-        self.explained = self.row_explainer.explain(data.to_inputs(data.frame))
+        self.progress = progress
+        self._row_explainer = None
+        bundle = data.bundle
+        if bundle is not None:  # stored: no model, no TensorFlow
+            self.explained = bundle.explained()
+            self.global_importance = bundle.explanation("global_importance")
+            lags = (bundle.explanation("lag_matrix"), bundle.explanation("lag_importance"))
+        else:
+            self.explained = self.row_explainer.explain(data.to_inputs(data.frame))
+            self.global_importance = self.explained.global_importance()
+            lags = (self.explained.lag_matrix(), self.explained.lag_importance()) if self._has_sequences() else None
         score = self.explained.score
         self.scores = np.asarray(score[:, -1] if score.ndim == 2 else score, dtype=float)
-        self.global_importance = self.explained.global_importance()
-        self.recurrent = any(spec.kind == "sequence" for spec in self.explained.layout)
-        self._global_lags = (self.explained.lag_matrix(), self.explained.lag_importance()) if self.recurrent else None
+        self.recurrent = self._has_sequences()
+        self._global_lags = lags if self.recurrent else None
         self._check_elements()
-        self._raw = data.frame.to_numpy(dtype=float)
         self._comparisons = None
         self._baselines: dict = {}
         self.pick(0)
 
     # ------------------------------------------------------------ structure
+    def _has_sequences(self) -> bool:
+        return any(spec.kind == "sequence" for spec in self.explained.layout)
+
+    @property
+    def row_explainer(self):
+        """The model's row explainer (loaded on first use for a dashboard opened on a bundle)."""
+        if self._row_explainer is None:
+            with self.model_work():
+                self._row_explainer = self.data.explainers.rows.with_params(progress=self.progress)
+        return self._row_explainer
+
+    @contextlib.contextmanager
+    def model_work(self):
+        """Around work that needs the model: while a model that loads on first use is loading,
+        ``status`` says so (the dashboard shows it)."""
+        if self.data.explainers.loaded:
+            yield
+            return
+        self.status = "Loading the model for new explanations (first use in this page: a few seconds)..."
+        try:
+            yield
+        finally:
+            self.status = ""
+
     @property
     def n_rows(self) -> int:
-        return len(self._raw)
+        return len(self.scores)
 
     @property
     def predicted(self) -> np.ndarray:
@@ -157,7 +195,8 @@ class ExplorerController(traitlets.HasTraits):
         position = int(position)
         if not 0 <= position < self.n_rows:
             raise NBExplainError(f"Row {position} does not exist: the explorer holds rows 0..{self.n_rows - 1}.")
-        sample = self._sample(self.explained, position, position, self._raw[position], self.scores[position])
+        raw = self.data.frame.iloc[position].to_numpy(dtype=float)
+        sample = self._sample(self.explained, position, position, raw, self.scores[position])
         self.position = position
         self.sample = sample
         return sample
@@ -187,7 +226,8 @@ class ExplorerController(traitlets.HasTraits):
         row, clean = self.edited_row(edits)
         if not clean:
             return self.pick(self.position)
-        explained = self.row_explainer.explain(self.data.to_inputs(row))
+        with self.model_work():
+            explained = self.row_explainer.explain(self.data.to_inputs(row))
         score = explained.score[0]
         prediction = float(score[-1] if np.ndim(score) else score)
         sample = self._sample(
@@ -259,10 +299,52 @@ class ExplorerController(traitlets.HasTraits):
         )
 
     def reasons(self, baseline="average", steps=64, rule="gausslegendre", max_reasons=4) -> ApplicantReasons:
-        """Adverse-action reasons for the shown row (picked or edited) against a documented baseline."""
-        recipe = self.recipe(baseline, steps, rule, max_reasons)
-        row, _ = self.edited_row(self.sample.edits)
-        ranked = recipe.explain(row)
+        """Adverse-action reasons for the shown row (picked or edited) against a documented
+        baseline: read from the bundle at its default settings, else computed with the model."""
+        settings = {"baseline": baseline, "steps": steps, "rule": rule}
+        bundle = self.data.bundle
+        if bundle is not None and not self.sample.edited and settings == DEFAULT_REASONS:
+            return self._applicant_reasons(self._stored_reasons(bundle, max_reasons), rule)
+        with self.model_work():
+            recipe = self.recipe(baseline, steps, rule, max_reasons)
+            row, _ = self.edited_row(self.sample.edits)
+            return self._applicant_reasons(recipe.explain(row), rule)
+
+    def _stored_reasons(self, bundle, max_reasons) -> RankedReasons:
+        """The picked row's reasons ranked from the bundle's stored default attributions."""
+        stored, position = bundle.default_attributions(), self.position
+        defaults = bundle.record["defaults"]
+        columns = [c for c in stored if not c.startswith("__")]
+        values = np.array([[stored[c][position] for c in columns]])
+        meta = {
+            "method": defaults["method"],
+            "baseline": defaults["baseline_description"],
+            "rule": defaults["rule"],
+            "steps": defaults["steps"],
+            "model_fingerprint": defaults["model_fingerprint"],
+            "max_reasons": int(max_reasons),
+            "cutoff": float(self.data.threshold),
+            "completeness_tolerance": defaults["tolerance"],
+            "catalogue": self.data.catalogue.to_dict(),
+            "source": "explanation bundle",
+        }
+        return rank_reasons(
+            values,
+            columns,
+            self.data.catalogue,
+            score=[self.scores[position]],
+            baseline_score=[stored["__baseline_score"][position]],
+            completeness_error=[stored["__completeness_error"][position]],
+            cutoff=self.data.threshold,
+            applicants=[self.sample.label],
+            max_reasons=max_reasons,
+            meta=meta,
+            steps=[stored["__steps"][position]],
+            tolerance=defaults["tolerance"],
+        )
+
+    def _applicant_reasons(self, ranked: RankedReasons, rule: str) -> ApplicantReasons:
+        """The panel's content from the shown row's ranked reasons."""
         with warnings.catch_warnings():  # the panel shows the prohibited-basis warning itself
             warnings.simplefilter("ignore")
             notice = ranked.applicant(0)
@@ -291,7 +373,7 @@ class ExplorerController(traitlets.HasTraits):
             int(ranked.steps[0]),
             rule,
             float(notice.completeness_error),
-            bool(recipe.denied([notice.score])[0]),
+            bool(notice.denied),
         )
 
     def compare_cohorts(self, first, second, labels=("A", "B"), steps=32, max_pairs=3000):
@@ -302,6 +384,18 @@ class ExplorerController(traitlets.HasTraits):
         for name, rows in zip(labels, (first, second)):
             if rows.size == 0:
                 raise NBExplainError(f"Cohort {name} is empty: no row matches its filters. Widen them.")
+        stored = self.data.bundle.record.get("population") if self.data.bundle is not None else None
+        if (
+            stored is not None
+            and (steps, max_pairs, tuple(labels)) == (32, 3000, ("A", "B"))
+            and np.array_equal(first, self.matching(predicted=1))
+            and np.array_equal(second, self.matching(predicted=0))
+        ):
+            return Explanation.from_dict(stored)
+        with self.model_work():
+            return self._compare(first, second, labels, steps, max_pairs)
+
+    def _compare(self, first, second, labels, steps, max_pairs):
         frame = self.data.frame
         attributor = self.data.explainers.attributions.with_params(steps=steps, progress=False)
         result = attributor.compare_populations(

@@ -14,6 +14,29 @@ from .reasons import PopulationView, ReasonsView
 from .whatif import WhatIfEditor
 
 
+class StatusLine:
+    """What the controller is waiting for (loading the model on first use), with a spinner;
+    hidden when idle."""
+
+    def __init__(self, controller):
+        import ipywidgets
+
+        self.widget = ipywidgets.HTML(layout={"display": "none"})
+        self.widget.add_class("nbexplain-status")
+        controller.observe(self._show, names="status")
+
+    def _show(self, change):
+        message = change["new"]
+        self.widget.value = (
+            "<div role='status' style='color:#1f4e79;background:#eaf2fb;border:1px solid #9cc3e6;padding:6px 10px;"
+            "border-radius:4px'><span style='display:inline-block;width:10px;height:10px;margin-right:8px;"
+            "border:2px solid #1f4e79;border-top-color:transparent;border-radius:50%;"
+            "animation:nbexplain-spin 0.8s linear infinite'></span>"
+            f"{html.escape(message)}<style>@keyframes nbexplain-spin{{to{{transform:rotate(360deg)}}}}</style></div>"
+        )
+        self.widget.layout.display = "block" if message else "none"
+
+
 class Dashboard:
     """Picker, local view, what-if editor, global views, (for recurrent models) the lag heatmap,
     the adverse-action reasons panel and the population comparison of one model, sharing one
@@ -42,9 +65,11 @@ class Dashboard:
         self.header = ipywidgets.HTML(
             f"<h3 style='margin:4px 0'>{html.escape(controller.data.title)}</h3><div style='color:#555'>{facts}</div>"
         )
+        self.status = StatusLine(controller)
         row = {"flex_flow": "row wrap", "align_items": "flex-start", "width": "100%", "grid_gap": "12px"}
         children = [
             self.header,
+            self.status.widget,
             self.errors.widget,
             ipywidgets.HBox([self.picker.widget, self.local.widget], layout=row),
             ipywidgets.HBox([self.editor.widget, self.overview.widget], layout=row),

@@ -5,14 +5,20 @@ knows nothing of this module.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from .._files import file_sha256
 from ..datasets import load_demo
+from ..datasets._cache import cache_dir, cached_entry_digest
 from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, credit_reason_catalogue
-from ..datasets.demo import OUTCOME_LABELS, DemoModel, cached_selection_errors, demo_comparisons
+from ..datasets.demo import OUTCOME_LABELS, DemoModel, cached_selection_errors, demo_comparisons, selection_path
 from ..engine.protocol import ModelExplainers
-from ..errors import unknown_name
+from ..errors import NBExplainError, unknown_name
+from ..results.bundle import open_bundle
 from ._errors import ErrorArea
+from .bundle import build_bundle, bundle_explorer_data
 from .dashboard import Dashboard
 from .source import ExplorerData
 
@@ -59,10 +65,51 @@ def demo_explorer_data(
     )
 
 
+def demo_bundle(name: str = "credit_fcn", rows: str = "train", progress: bool = True) -> Path:
+    """The explanation bundle of a demo model in the cache, with the model artifact it records:
+    built on first use, rebuilt when the cached model or its selection experiment changed (known
+    from their cache entries, without loading TensorFlow)."""
+    folder = cache_dir()
+    path, artifact = folder / f"{name}-{rows}.nbxbundle", folder / f"{name}.nbx"
+    current = {"demo": name, "rows": rows, "model_sha256": cached_entry_digest(name)}
+    if path.is_dir() and artifact.is_file():
+        try:
+            stored = open_bundle(path).record.get("source", {})
+        except NBExplainError:
+            stored = {}
+        if (
+            current["model_sha256"] is not None
+            and stored.get("model_sha256") == current["model_sha256"]
+            and (stored.get("selection") == _selection_digest(stored.get("selection_file")))
+        ):
+            return path
+    demo = load_demo(name, progress=progress)
+    demo.save(artifact)
+    selection_file = str(selection_path(demo)) if name == "credit_fcn" else None
+    data = demo_explorer_data(demo, rows=rows, selection_errors=cached_selection_errors(demo))
+    return build_bundle(
+        data,
+        path,
+        model_file=artifact,
+        progress=progress,
+        source={
+            **current,
+            "model_sha256": cached_entry_digest(name),
+            "selection_file": selection_file,
+            "selection": _selection_digest(selection_file),
+        },
+    )
+
+
+def _selection_digest(path) -> str | None:
+    """SHA-256 of a selection experiment's cache entry (None when there is none)."""
+    return file_sha256(path) if path and Path(path).is_file() else None
+
+
 def demo_model_dashboard(name: str = "credit_fcn", rows: str = "train", **options) -> Dashboard:
-    """The dashboard of one cached demo model (built on first use, with a progress bar)."""
-    demo = load_demo(name)
-    return Dashboard(demo_explorer_data(demo, rows=rows, selection_errors=cached_selection_errors(demo)), **options)
+    """The dashboard of one demo model, opened on its explanation bundle: browsing imports no
+    TensorFlow; the bundle is built on first use (with progress bars)."""
+    return Dashboard(bundle_explorer_data(demo_bundle(name, rows)), **options)
 
 
 def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):

@@ -11,14 +11,19 @@ POINT_COLOURS = ["#2e6da4", "#c0392b"]
 ANY = -1
 
 
+#: Cells of the density view (columns along the x axis, rows along the score).
+DENSITY_GRID = (48, 30)
+
+
 class SamplePicker(View):
     """Index box with previous / next (within the filter), filters (predicted class, true
-    outcome, score range) and a scatter of the score against a chosen column; clicking a point
-    picks its row.
+    outcome, score range) and a view of the score against a chosen column.
 
-    At most ``max_points`` rows are drawn (a seeded random sample of the matching rows, said in
-    the chart's title); integer columns are jittered by at most 0.3 so that points do not stack.
-    Everything here is a lookup in the controller's one gradient pass.
+    Up to ``max_points`` matching rows are drawn as points (integer columns jittered by at most
+    0.3 so that points do not stack); clicking a point picks its row. Beyond that, every
+    matching row is counted in a density view (a grid of cells coloured by how many rows fall in
+    each, on a log scale: all of them, not a sample); clicking a cell picks the first matching
+    row in it. Everything here is a lookup in the controller's one pass.
     """
 
     def __init__(self, controller, feature: str | None = None, max_points: int = 2000, seed: int = 0, errors=None):
@@ -104,10 +109,23 @@ class SamplePicker(View):
             stroke_width=1.5,
             scales={"x": self.x_scale, "y": self.y_scale},
         )
+        self.density = bqplot.GridHeatMap(
+            color=np.zeros((2, 2)),  # bqplot squeezes a (1, 1) grid to a scalar it then refuses
+            row=[0.0, 0.5],
+            column=[0.0, 0.5],
+            row_align="start",
+            column_align="start",
+            scales={"row": self.y_scale, "column": self.x_scale, "color": bqplot.ColorScale(scheme="Blues", min=0.0)},
+            interactions={"click": "select"},
+            anchor_style={"fill": "#f1c40f"},
+            null_color="white",
+            visible=False,
+            display_format=".0f",
+        )
         self.x_axis = bqplot.Axis(scale=self.x_scale, label="", tick_format=",.4~g")
         axes = [self.x_axis, bqplot.Axis(scale=self.y_scale, orientation="vertical", label=data.outcome)]
         self.scatter = bqplot.Figure(
-            marks=[self.points, self.marker],
+            marks=[self.density, self.points, self.marker],
             axes=axes,
             fig_margin={"top": 40, "bottom": 45, "left": 55, "right": 15},
             title_style={"font-size": "12px"},
@@ -121,9 +139,11 @@ class SamplePicker(View):
             control.observe(guard(self._on_filter), names="value")
         self.feature.observe(guard(lambda _: self._draw()), names="value")
         self.points.observe(guard(self._on_click), names="selected")
+        self.density.observe(guard(self._on_cell), names="selected")
         self._observe(self._on_sample, names="sample")
 
         self._jitter = np.random.default_rng(seed + 1).uniform(-0.3, 0.3, n)
+        self._cells = (np.zeros(0, dtype=int), np.zeros(0, dtype=int))
         self._distinct = {}
         self.matching = np.arange(n)
         self._apply_filters()
@@ -164,9 +184,24 @@ class SamplePicker(View):
         self.controller.pick(int(self.shown[int(selected[0])]))
         self.points.selected = None
 
+    def _on_cell(self, change):
+        """A click on a density cell picks the first matching row inside it."""
+        selected = change["new"]
+        if selected is None or len(selected) == 0:
+            return
+        row, column = (int(v) for v in np.asarray(selected)[0])
+        inside = np.flatnonzero((self._cells[1] == row) & (self._cells[0] == column))
+        self.density.selected = None
+        if inside.size:
+            self.controller.pick(int(self.matching[inside[0]]))
+
+    def _contains(self, position) -> bool:
+        where = np.searchsorted(self.matching, position)
+        return bool(where < len(self.matching) and self.matching[where] == position)
+
     def _on_filter(self, _):
         self._apply_filters()
-        if len(self.matching) and self.controller.position not in set(self.matching.tolist()):
+        if len(self.matching) and not self._contains(self.controller.position):
             self.controller.pick(int(self.matching[0]))
 
     def _on_sample(self, change):
@@ -184,11 +219,8 @@ class SamplePicker(View):
             either(self.actual_filter.value),
             None if (low, high) == full else (low, high),
         )
-        if len(self.matching) > self.max_points:
-            rng = np.random.default_rng(self.rng_seed)
-            self.shown = np.sort(rng.choice(self.matching, self.max_points, replace=False))
-        else:
-            self.shown = self.matching
+        self.dense = len(self.matching) > self.max_points
+        self.shown = self.matching[:0] if self.dense else self.matching
         self._draw()
 
     def _x_values(self, positions):
@@ -222,18 +254,40 @@ class SamplePicker(View):
             self.points.x = self._x_values(self.shown)
             self.points.y = controller.scores[self.shown]
             self.points.color = (np.zeros(len(self.shown)) if target is None else target[self.shown]).astype(float)
-        sampled = (
-            f"{len(self.shown):,} of {matching:,} matching rows shown (random sample)"
-            if len(self.shown) < matching
-            else f"{matching:,} of {total:,} rows"
-        )
-        colours = "" if target is None else " · colour: actual outcome"
-        self.scatter.title = sampled + colours
+        if self.dense:
+            self._draw_density()
+            self.scatter.title = (
+                f"all {matching:,} of {total:,} rows counted per cell (colour: rows per cell, log "
+                "scale; click a cell to pick a row in it)"
+            )
+        else:
+            self.density.visible = False
+            colours = "" if target is None else " · colour: actual outcome"
+            self.scatter.title = f"{matching:,} of {total:,} rows" + colours
         discrete = self._discrete(column)
         self.x_axis.label = column + (" (jittered)" if discrete else "")
         self.x_axis.tick_values = self._codes(column)
         self._draw_marker()
         self._describe()
+
+    def _draw_density(self):
+        """Count every matching row in a grid of cells over (column value, score)."""
+        columns, rows = DENSITY_GRID
+        x = self.controller.data.frame[self.feature.value].to_numpy(dtype=float)[self.matching]
+        y = self.controller.scores[self.matching]
+        x_edges = _edges(x, columns)
+        y_edges = _edges(y, rows)
+        cell_x = np.clip(np.searchsorted(x_edges, x, side="right") - 1, 0, columns - 1)
+        cell_y = np.clip(np.searchsorted(y_edges, y, side="right") - 1, 0, rows - 1)
+        counts = np.zeros((rows, columns))
+        np.add.at(counts, (cell_y, cell_x), 1)
+        self._cells = (cell_x, cell_y)
+        shown = np.where(counts > 0, np.log10(counts + 1), np.nan)
+        with self.density.hold_sync(), self.density.hold_trait_notifications():  # shapes checked together
+            self.density.row = y_edges[:-1]  # each cell starts at its lower edge
+            self.density.column = x_edges[:-1]
+            self.density.color = shown
+            self.density.visible = True
 
     def _draw_marker(self):
         position = self.controller.position
@@ -245,10 +299,17 @@ class SamplePicker(View):
         sample = self.controller.sample
         position = self.controller.position
         where = np.searchsorted(self.matching, position)
-        inside = where < len(self.matching) and self.matching[where] == position
         place = (
             f"{where + 1:,} of {len(self.matching):,} matching"
-            if inside
+            if self._contains(position)
             else f"not among the {len(self.matching):,} matching rows"
         )
         self.status.value = f"label <b>{sample.label}</b> · {place}"
+
+
+def _edges(values: np.ndarray, cells: int) -> np.ndarray:
+    """``cells + 1`` equal-width cell edges over the values' range (a unit range when constant)."""
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, cells + 1)

@@ -61,6 +61,9 @@ class ExplorerData:
         Facts shown in the dashboard header (model, training and test error ...).
     catalogue : ReasonCatalogue, optional
         Reason statements per column for the reasons panel; one reason per column by default.
+    bundle : ExplanationBundle, optional
+        The explanation bundle these rows come from (see :mod:`nbexplain.widgets.bundle`): the
+        controller reads what it stores instead of computing it.
     """
 
     explainers: ModelExplainers
@@ -77,6 +80,7 @@ class ExplorerData:
     selection_errors: Mapping = field(default_factory=dict)
     description: Mapping = field(default_factory=dict)
     catalogue: object = None
+    bundle: object = None
 
     def __post_init__(self):
         import pandas as pd
@@ -184,7 +188,7 @@ class ExplorerData:
         frame = X
         options = {"feature_names": [str(c) for c in frame.columns], **explainer_options}
         explainers = ModelExplainers.for_keras(model, **options)
-        inferred = {c: {v: str(v) for v in values} for c, values in _small_integer_columns(frame).items()}
+        inferred = {c: {v: str(v) for v in values} for c, values in small_integer_columns(frame).items()}
         return cls(
             explainers,
             frame,
@@ -203,7 +207,7 @@ class ExplorerData:
         )
 
 
-def _small_integer_columns(frame) -> dict:
+def small_integer_columns(frame) -> dict:
     import pandas as pd
 
     found = {}

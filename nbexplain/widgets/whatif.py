@@ -100,7 +100,10 @@ class WhatIfEditor(View):
     def __init__(self, controller, errors=None):
         super().__init__(controller, errors)
         data = controller.data
-        self.editor = _widget_class()(features=feature_specs(data.frame, data.choices), outcome=data.outcome)
+        specs = (
+            data.bundle.record["feature_specs"] if data.bundle is not None else feature_specs(data.frame, data.choices)
+        )
+        self.editor = _widget_class()(features=specs, outcome=data.outcome)
         self.editor.add_class("nbexplain-whatif-widget")
         self._syncing = False
         self.editor.observe(self.errors.guard(self._on_edit), names="values")
