@@ -11,6 +11,7 @@ import pytest
 from browser_fixtures import open_page
 
 from nbexplain.datasets.credit import MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES
+from nbexplain.widgets.picker import DENSITY_GRID
 
 pytestmark = [pytest.mark.browser, pytest.mark.training]
 
@@ -53,14 +54,26 @@ def test_picking_another_row_changes_the_bars(opened, screenshots):
     assert not opened.errors
 
 
-def test_clicking_a_point_picks_its_row(opened):
+def test_clicking_a_density_cell_picks_a_row_in_it(opened):
+    """The demo has more rows than the 2,000 drawn as points, so every row is counted in a grid
+    of cells; a click on a cell picks the first row inside it. Two different filled cells hold
+    different first rows, so one of two clicks must move the index."""
     board = dashboard(opened, FCN)
     index = board.locator(".nbexplain-picker .widget-inline-hbox input").first
     before = index.input_value()
-    points = board.locator(".nbexplain-picker svg path.dot")
-    assert points.count() == 2000 + 1, "the 2,000-point sample plus the picked-row marker"
-    points.nth(1234).click(force=True)
-    expect_changed(index.input_value, before)
+    assert board.locator(".nbexplain-picker svg path.dot").count() == 1, "only the picked-row marker"
+    cells = board.locator(".nbexplain-picker svg .heatmapcell")
+    columns, rows = DENSITY_GRID
+    assert cells.count() == columns * rows
+    fills = cells.evaluate_all("cells => cells.map(cell => getComputedStyle(cell).fill)")
+    filled = [i for i, fill in enumerate(fills) if fill not in ("rgb(255, 255, 255)", "white")]
+    assert len(filled) > 2, "rows fall in several cells"
+    for cell in filled[:2]:
+        cells.nth(cell).click(force=True)
+        opened.wait_for_timeout(1500)
+        if index.input_value() != before:
+            break
+    assert index.input_value() != before
     assert not opened.errors
 
 

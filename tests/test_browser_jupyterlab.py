@@ -10,6 +10,7 @@ import pytest
 from browser_fixtures import ARTIFACTS
 
 from nbexplain.serve import LocalServer
+from nbexplain.widgets.picker import DENSITY_GRID
 
 pytestmark = [pytest.mark.browser, pytest.mark.training]
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "explore.ipynb"
@@ -57,7 +58,8 @@ def test_exploration_notebook_renders_its_widgets_in_jupyterlab(jupyterlab, page
     page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
     page.locator(".nbexplain-lags svg .heatmapcell").first.wait_for(state="attached", timeout=240_000)
     page.locator(".nbexplain-whatif .wi-row").first.wait_for(state="attached", timeout=60_000)
-    assert page.locator(".nbexplain-picker svg path.dot").count() > 1000
+    columns, rows = DENSITY_GRID
+    assert page.locator(".nbexplain-picker svg .heatmapcell").count() == columns * rows, "every row counted"
     assert page.locator(".nbexplain-local svg rect.bar").count() == 10
     assert page.locator(".nbexplain-lags svg .heatmapcell").count() == 18
     outputs = " ".join(page.locator(".jp-OutputArea-output").all_inner_texts())

@@ -146,7 +146,7 @@ def test_the_density_view_counts_every_matching_row_and_a_click_picks_one_in_the
     truth, _, _ = np.histogram2d(controller.scores, x, bins=(y_edges, x_edges))
     np.testing.assert_allclose(counts, truth)
     row, column = np.argwhere(truth > 0)[-1]
-    picker.density.selected = [[int(row), int(column)]]
+    picker.density.set_state({"selected": [[int(row), int(column)]]})  # as the front end sends a click
     picked = controller.position
     assert y_edges[row] <= controller.scores[picked] <= y_edges[row + 1]
     assert x_edges[column] <= x[picked] <= x_edges[column + 1]

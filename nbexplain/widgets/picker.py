@@ -30,6 +30,8 @@ class SamplePicker(View):
         import bqplot
         import ipywidgets
 
+        from ._grid import ClickableGrid
+
         super().__init__(controller, errors)
         data = controller.data
         self.max_points = int(max_points)
@@ -109,7 +111,7 @@ class SamplePicker(View):
             stroke_width=1.5,
             scales={"x": self.x_scale, "y": self.y_scale},
         )
-        self.density = bqplot.GridHeatMap(
+        self.density = ClickableGrid(
             color=np.zeros((2, 2)),  # bqplot squeezes a (1, 1) grid to a scalar it then refuses
             row=[0.0, 0.5],
             column=[0.0, 0.5],
@@ -120,7 +122,6 @@ class SamplePicker(View):
             anchor_style={"fill": "#f1c40f"},
             null_color="white",
             visible=False,
-            display_format=".0f",
         )
         self.x_axis = bqplot.Axis(scale=self.x_scale, label="", tick_format=",.4~g")
         axes = [self.x_axis, bqplot.Axis(scale=self.y_scale, orientation="vertical", label=data.outcome)]
