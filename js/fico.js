@@ -133,6 +133,13 @@ export function subscaleRange(structure) {
   });
 }
 
+/** A subscale's risk level in [0, 1]: its points v_s p_s between the fewest and the most it can
+ * give (0.5, neutral, for a subscale whose output weight is 0: it adds nothing). */
+export function subscaleRisk(structure, s, points, ranges) {
+  const weight = structure.subscales[s].weight;
+  return share(points, weight * ranges[s][0], weight * ranges[s][1]);
+}
+
 /** Position of `value` between `low` and `high`, within [0, 1] (0.5 when they are equal). */
 export function share(value, low, high) {
   if (!(high > low)) {
@@ -260,8 +267,9 @@ function row(cells, className) {
   return tr;
 }
 
-/** Build the display inside `el` for the widget `model`; returns the clean-up function. */
-export function render({ model, el }) {
+/** Build the display inside `el` for the widget `model`; returns the clean-up function. (Only the
+ * default export names it: anywidget warns about a named `render`.) */
+function render({ model, el }) {
   el.classList.add("nbexplain-fico");
   el.replaceChildren();
   const style = document.createElement("style");
@@ -357,12 +365,21 @@ export function render({ model, el }) {
         view.input.classList.add("fx-invalid");
       }
     });
-    view.input.addEventListener("change", () => {
+    const send = () => {
       const x = parse();
       values = { ...values, [f.name]: x };
       caseSelect.value = "";
       refresh();
       commit(); // an invalid value goes too: Python names what is wrong in the error area
+    };
+    view.input.addEventListener("change", send);
+    view.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        // JupyterLab takes Enter for its own shortcuts (no change event follows): commit here
+        event.preventDefault();
+        event.stopPropagation();
+        send();
+      }
     });
     view.special.addEventListener("change", () => {
       const chosen = view.special.value;
@@ -454,7 +471,7 @@ export function render({ model, el }) {
       return;
     }
     const p = shown.subscaleProbabilities[s];
-    view.box.style.background = riskColour(share(p, ...views.ranges[s]));
+    view.box.style.background = riskColour(subscaleRisk(structure, s, shown.subscalePoints[s], views.ranges));
     view.probability.textContent = `p = ${formatPercent(p)}`;
     view.points.textContent = `\u00d7 ${formatPoints(sub.weight)} = ${formatPoints(shown.subscalePoints[s])} points`;
     if (!isOpen) {
@@ -542,11 +559,10 @@ export function render({ model, el }) {
     legend.replaceChildren(
       document.createTextNode(
         `${structure.features.length} features \u2192 ${structure.columns.length} step columns \u2192 `
-        + `${structure.subscales.length} subscales \u2192 ${structure.outcome}. Colours: `),
-      element("span", "", "lowest risk "),
+        + `${structure.subscales.length} subscales \u2192 ${structure.outcome}. Colour: risk from low `),
       element("i"),
-      element("span", "", " highest risk that the interval (or subscale) can give. Special values: "
-        + `${structure.special_values.map((s) => `${s.value} ${s.meaning}`).join("; ")}.`),
+      element("span", "", " to high, the fewest to the most points that interval (or subscale) can give. "
+        + `Special values: ${structure.special_values.map((s) => `${s.value} ${s.meaning}`).join("; ")}.`),
     );
     buildCases();
     refresh();
@@ -630,7 +646,7 @@ export function render({ model, el }) {
       cell.p.textContent = formatPercent(result.subscaleProbabilities[s]);
       cell.points.textContent = formatPoints(result.subscalePoints[s]);
       cell.bar.style.width = `${Math.max(0, (44 * result.subscalePoints[s]) / largest).toFixed(1)}px`;
-      cell.name.style.background = riskColour(share(result.subscaleProbabilities[s], ...views.ranges[s]));
+      cell.name.style.background = riskColour(subscaleRisk(structure, s, result.subscalePoints[s], views.ranges));
     });
     const sum = result.subscalePoints.reduce((total, v) => total + v, 0);
     out.total.children[3].textContent = formatPoints(sum);

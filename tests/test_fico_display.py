@@ -454,7 +454,7 @@ def fico_page(browser, voila_folder):
 WATCH = """() => {
   const root = document.querySelector('.nbexplain-fico');
   const prob = root.querySelector('.fx-prob');
-  window.__fico = {edit: null, changed: null, frame: null, checked: null};
+  window.__fico = {edit: null, changed: null, frame: null, checked: null, factors: null};
   root.addEventListener('input', (e) => { if (window.__fico.edit === null) window.__fico.edit = e.timeStamp; }, true);
   root.addEventListener('click', (e) => { if (window.__fico.edit === null) window.__fico.edit = e.timeStamp; }, true);
   new MutationObserver(() => {
@@ -468,17 +468,23 @@ WATCH = """() => {
     if (window.__fico.checked === null && window.__fico.edit !== null && check.includes('Python agrees'))
       window.__fico.checked = performance.now();
   }).observe(root.querySelector('.fx-check'), {childList: true, characterData: true, subtree: true});
+  new MutationObserver(() => {
+    if (window.__fico.factors === null && window.__fico.edit !== null) window.__fico.factors = performance.now();
+  }).observe(document.querySelector('.nbexplain-fico-factors'), {childList: true, characterData: true, subtree: true});
 }"""
-RESET = "() => { window.__fico = {edit: null, changed: null, frame: null, checked: null}; }"
+RESET = "() => { window.__fico = {edit: null, changed: null, frame: null, checked: null, factors: null}; }"
 
 
 def timed(page, action):
     """Milliseconds from the edit's first event to the P(Bad) text changing, to the next frame,
-    and to Python's check coming back."""
+    to Python's check coming back and to the factors panel (from Python) changing."""
     page.evaluate(RESET)
     before = page.locator(".nbexplain-fico .fx-prob").inner_text()
     action()
-    page.wait_for_function("() => window.__fico.frame !== null && window.__fico.checked !== null", timeout=20_000)
+    page.wait_for_function(
+        "() => window.__fico.frame !== null && window.__fico.checked !== null && window.__fico.factors !== null",
+        timeout=20_000,
+    )
     times = page.evaluate("() => window.__fico")
     after = page.locator(".nbexplain-fico .fx-prob").inner_text()
     assert after != before
@@ -486,6 +492,7 @@ def timed(page, action):
         "text_ms": times["changed"] - times["edit"],
         "frame_ms": times["frame"] - times["edit"],
         "python_ms": times["checked"] - times["edit"],
+        "factors_ms": times["factors"] - times["edit"],
     }
 
 
@@ -546,9 +553,10 @@ def test_an_edit_updates_the_probability_within_100_ms(fico_page):
     special = root.locator('.fx-feature[data-feature="ExternalRiskEstimate"] .fx-region[data-region="7"]')
     measured.append({"edit": "ExternalRiskEstimate = -9 (interval clicked)", **timed(page, special.click)})
     (ARTIFACTS / "fico-latency.json").write_text(json.dumps(measured, indent=1))
-    print("\nedit -> P(Bad) text changed / next frame / Python's check back (ms):")
+    print("\nedit -> P(Bad) text changed / next frame / Python's check back / factors panel (ms):")
     for m in measured:
-        print(f"  {m['edit']:<48} {m['text_ms']:6.1f} {m['frame_ms']:6.1f} {m['python_ms']:7.1f}")
+        times = " ".join(f"{m[k]:7.1f}" for k in ("text_ms", "frame_ms", "python_ms", "factors_ms"))
+        print(f"  {m['edit']:<48} {times}")
     assert max(m["text_ms"] for m in measured) < 100
     assert max(m["frame_ms"] for m in measured) < 100
     assert not page.errors

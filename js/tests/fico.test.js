@@ -13,7 +13,7 @@ import { JSDOM } from "jsdom";
 
 import display, {
   activeRegion, compute, formatPercent, formatPoints, invalidReason, riskColour, share, sigmoid, stepValue,
-  subscaleRange,
+  subscaleRange, subscaleRisk,
 } from "../fico.js";
 
 // A small model written by nbexplain.widgets.fico.fico_structure (hand-set weights): "Age" (<, cuts
@@ -138,6 +138,11 @@ describe("arithmetic", () => {
     // History: Age points in {0.3, -0.2, 1.05, 0.35, 0.1}, Late in {-0.15, 0.35, 1.25, 0.05, -0.4}
     close(history[0], sigmoid(-0.8 - 0.2 - 0.4), "lowest");
     close(history[1], sigmoid(-0.8 + 1.05 + 1.25), "highest");
+    const ranges = subscaleRange(SMALL);
+    assert.equal(subscaleRisk(SMALL, 0, 1.5 * history[0], ranges), 0);
+    assert.equal(subscaleRisk(SMALL, 0, 1.5 * history[1], ranges), 1);
+    const silent = { ...SMALL, subscales: [{ ...SMALL.subscales[0], weight: 0 }, SMALL.subscales[1]] };
+    assert.equal(subscaleRisk(silent, 0, 0, ranges), 0.5, "a subscale with weight 0 adds nothing: neutral");
     assert.equal(riskColour(0), "rgb(145, 207, 96)");
     assert.equal(riskColour(1), "rgb(252, 141, 89)");
     assert.equal(share(5, 5, 5), 0.5);
@@ -269,12 +274,19 @@ describe("render", () => {
     assert.equal(logit.children[3].textContent, expected.logit.toFixed(4));
   });
 
-  test("typing recomputes at once; the value goes to Python on change", () => {
+  test("typing recomputes at once; the value goes to Python on change or Enter", () => {
     edit("Age", "25", ["input"]);
     assert.equal(feature("Age").querySelector(".fx-region.fx-active .fx-rl").textContent, "\u226520");
     assert.equal(model.saved.length, 0);
     edit("Age", "25", ["change"]);
     assert.equal(model.saved.length, 1);
+    edit("Age", "12", ["input"]);
+    const enter = new dom.window.KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true });
+    let reached = false;
+    el.addEventListener("keydown", () => { reached = true; });
+    feature("Age").querySelector("input").dispatchEvent(enter);
+    assert.equal(model.saved.at(-1).values.Age, 12, "Enter commits (JupyterLab fires no change event on it)");
+    assert.ok(enter.defaultPrevented && !reached, "and the notebook's shortcuts do not see it");
   });
 
   test("special values are chosen from the list or by clicking their interval", () => {
