@@ -19,7 +19,8 @@ class BuildFrontEnds(build_py):
 
     def run(self):
         target = HERE / "nbexplain" / "static"
-        sources = sorted((HERE / "js").glob("*.js")) + [HERE / "notebooks" / "dashboard.ipynb"]
+        modules = [path for path in sorted((HERE / "js").glob("*.js")) if not path.name.endswith(".config.js")]
+        sources = modules + [HERE / "notebooks" / "dashboard.ipynb"]
         for source in sources:
             if source.is_file():
                 target.mkdir(exist_ok=True)

@@ -5,7 +5,11 @@ knows nothing of this module.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,11 +26,18 @@ from .bundle import build_bundle, bundle_explorer_data
 from .dashboard import Dashboard
 from .source import ExplorerData
 
+#: The FICO entry's choice: a two-layer additive risk model on the embedded HELOC-schema data.
+FICO = "fico_heloc"
 TITLES = {
     "credit_fcn": "Credit default network (64 tanh units, 23 features)",
     "credit_lstm": "Payment-history LSTM (6 months x 3 channels + 5 static features)",
+    FICO: "FICO HELOC: two-layer additive risk model (Chen, Lin, Rudin, Shaposhnik, Wang & Wang 2018)",
 }
-CHOICES = {"credit_fcn": "Credit network (dense)", "credit_lstm": "Payment-history LSTM"}
+CHOICES = {
+    "credit_fcn": "Credit network (dense)",
+    "credit_lstm": "Payment-history LSTM",
+    FICO: "FICO HELOC: two-layer additive model",
+}
 
 
 def demo_explorer_data(
@@ -112,9 +123,127 @@ def demo_model_dashboard(name: str = "credit_fcn", rows: str = "train", **option
     return Dashboard(bundle_explorer_data(demo_bundle(name, rows)), **options)
 
 
-def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
+@dataclass(frozen=True, eq=False)
+class FicoDemo:
+    """The FICO entry on the embedded HELOC-schema data: the fitted model, the past cases (its
+    training rows, for rules and case tables), the demo applicants (test rows) and facts."""
+
+    model: Any
+    past: Any
+    cases: Any
+    X_test: Any
+    y_test: np.ndarray
+    facts: Mapping = field(default_factory=dict)
+
+
+@functools.cache
+def fico_demo(seed: int = 0, applicants: int = 6) -> FicoDemo:
+    """Fit the FICO entry's model on the embedded HELOC-schema data (:func:`~nbexplain.datasets.make_heloc`,
+    rows where every feature is -9 dropped, a stratified 80/20 split): well under a second, so it
+    is fitted at first use and kept in memory. The demo applicants are test rows predicted Bad
+    and Good in turn (seeded)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from ..credit import PastCases
+    from ..datasets import make_heloc
+    from ..datasets.heloc import HELOC_FEATURES, HELOC_TARGET
+    from ..model.additive import AdditiveRiskModel, binary_target
+
+    frame = make_heloc(seed=seed)
+    features = frame[list(HELOC_FEATURES)]
+    frame = frame[~(features == -9).all(axis=1).to_numpy()]
+    X = frame[list(HELOC_FEATURES)]
+    y = binary_target(frame[HELOC_TARGET], len(frame)).astype(int)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
+    model = AdditiveRiskModel().fit(X_train, y_train)
+    past = PastCases.from_model(model, X_train, y_train)
+    risk = model.risk(X_test)
+    predicted = (risk > past.threshold).astype(int)
+    order = np.random.default_rng(seed).permutation(len(X_test))
+    by_class = [order[predicted[order] == c] for c in (1, 0)]
+    chosen = [int(group[i]) for i in range(applicants) for group in by_class if i < len(group)][:applicants]
+    facts = {
+        "data": f"embedded HELOC-schema data (make_heloc, seed {seed}; no real person)",
+        "past cases": f"{len(X_train):,} training rows",
+        "test accuracy": f"{np.mean(predicted == y_test):.1%}",
+        "test AUC": f"{roc_auc_score(y_test, risk):.3f}",
+    }
+    return FicoDemo(model, past, X_test.iloc[chosen], X_test, y_test, facts)
+
+
+def fico_dashboard(seed: int = 0, generic_views: bool = True, errors=None, **options):
+    """The FICO entry's display on the embedded HELOC-schema data (:func:`fico_demo`), with a
+    header saying what it shows and (``generic_views``) the dashboard's generic views of the same
+    model below it: the picker, local importance and reasons panel on the test rows, through
+    ``ModelExplainers.for_additive`` (exact attributions), kept on the display's applicant
+    (:meth:`~nbexplain.widgets.fico.FicoDisplay.follow`)."""
+    import html
+
+    import ipywidgets
+
+    from .controller import ExplorerController
+    from .fico import FicoDisplay
+    from .local import LocalView
+    from .picker import SamplePicker
+    from .reasons import ReasonsView
+
+    demo = fico_demo(seed)
+    display = FicoDisplay(demo.model, demo.past, demo.cases, errors=errors, **options)
+    facts = " \u00b7 ".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in demo.facts.items())
+    header = ipywidgets.HTML(
+        f"<h3 style='margin:4px 0'>{html.escape(TITLES[FICO])}</h3><div style='color:#555'>{facts}</div>"
+        "<div style='color:#555;margin:2px 0 6px'>Edit any input (or click an interval, or pick a special value) and "
+        "the whole computation follows: 23 features, their step functions, 10 subscales, the output. Beside it, the "
+        "entry's three explanations: the most important contributing factors, the globally consistent rule and the "
+        "past cases it covers.</div>"
+    )
+    children = [header, *display.widget.children]
+    if generic_views:
+        data = ExplorerData(
+            ModelExplainers.for_additive(demo.model),
+            demo.X_test,
+            target=demo.y_test,
+            title=TITLES[FICO],
+            outcome="P(Bad)",
+            class_labels=("Good", "Bad"),
+            threshold=demo.past.threshold,
+            description={"rows": f"test ({len(demo.X_test):,})"},
+        )
+        controller = ExplorerController(data, progress=False)
+        views = (
+            SamplePicker(controller, errors=display.errors),
+            LocalView(controller, errors=display.errors),
+            ReasonsView(controller, errors=display.errors),
+        )
+        display.follow(controller)
+        display.generic = views
+        row = {"flex_flow": "row wrap", "align_items": "flex-start", "width": "100%", "grid_gap": "12px"}
+        children += [
+            ipywidgets.HTML(
+                "<h4 style='margin:14px 0 2px'>The dashboard's generic views of the same model</h4>"
+                "<div style='color:#555'>Exact attributions of P(Bad) (Shapley values within each subscale, through "
+                f"the sigmoid head) against the training average, on the {len(demo.X_test):,} test rows. Pick a row "
+                "here and the computation above shows it; an edit above is explained here.</div>"
+            ),
+            ipywidgets.HBox([views[0].widget, views[1].widget], layout=row),
+            ipywidgets.HBox([views[2].widget], layout=row),
+        ]
+    display.widget.children = tuple(children)
+    return display
+
+
+def _model_page(name: str, options: Mapping):
+    """One model's page of the demo: a Keras demo model's dashboard, or the FICO display."""
+    if name == FICO:
+        return fico_dashboard()
+    return demo_model_dashboard(name, **options)
+
+
+def demo_dashboard(models=("credit_fcn", "credit_lstm", FICO), **options):
     """The stakeholder dashboard of the embedded demo: one dashboard per demo model, chosen with
-    a toggle.
+    a toggle (the Keras demo models, and the FICO entry's two-layer additive model,
+    :func:`fico_dashboard`).
 
     The first model's dashboard is built at once; another is built the first time it is chosen
     (a second gradient pass the reader may never need), with a progress bar meanwhile. Only the
@@ -124,9 +253,9 @@ def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
     import ipywidgets
 
     errors = ErrorArea()
-    dashboards = {models[0]: demo_model_dashboard(models[0], **options)}
+    dashboards = {models[0]: _model_page(models[0], options)}
     choice = ipywidgets.ToggleButtons(
-        options=[(CHOICES.get(name, name), name) for name in models], style={"button_width": "220px"}
+        options=[(CHOICES.get(name, name), name) for name in models], style={"button_width": "auto"}
     )
     choice.add_class("nbexplain-model-choice")
     stage = ipywidgets.Box([dashboards[models[0]].widget], layout={"width": "100%"})
@@ -139,7 +268,7 @@ def demo_dashboard(models=("credit_fcn", "credit_lstm"), **options):
                     value=1, max=2, description=f"loading {name}", style={"description_width": "initial"}
                 )
             ]
-            dashboards[name] = demo_model_dashboard(name, **options)
+            dashboards[name] = _model_page(name, options)
         stage.children = [dashboards[name].widget]
 
     choice.observe(errors.guard(show), names="value")
