@@ -3,6 +3,9 @@
 ``nbexplain dashboard`` (alias ``demo``) serves the demo dashboard with Voila: it builds or loads
 the cached demo models first (with progress bars), so that Voila's kernel only loads them, then
 starts Voila on localhost and prints the address. ``--notebook`` serves a notebook of your own.
+``--ip ADDRESS`` serves beyond this machine, behind a token (generated unless ``--token`` gives
+one); idle kernels of closed pages are shut down (``--cull-idle``) and at most ``--max-kernels``
+viewers are served at once.
 
 ``nbexplain reasons APPLICATIONS OUT`` writes adverse-action reasons for every denied applicant of
 a CSV or Parquet file (one row each), chunk by chunk, all-or-nothing; ``--report DIR`` adds the
@@ -36,7 +39,7 @@ from .engine._quadrature import RULES
 from .errors import NBExplainError, unknown_name
 from .model._keras import load_keras_model
 from .model.artifact import ModelArtifact, is_artifact
-from .serve import VoilaServer, dashboard_notebook
+from .serve import PortInUseError, VoilaServer, dashboard_notebook
 
 
 # ----------------------------------------------------------------- dashboard
@@ -59,18 +62,95 @@ def prepare_demo(selection: bool = True) -> None:
             )
 
 
+def add_serving_arguments(command) -> None:
+    """The options of a command that serves a dashboard with Voila (see :func:`serve_dashboard`)."""
+    command.add_argument(
+        "--port", type=port, default=8866, help="port to serve on; 0: any free port (a port in use is an error)"
+    )
+    room = command.add_argument_group("serving to a room")
+    room.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to serve on (default 127.0.0.1: this machine only); any other, e.g. 0.0.0.0 for all of "
+        "this machine's addresses, needs a token",
+    )
+    tokens = room.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token", help="the access token viewers' addresses carry (default: a random one beyond localhost)"
+    )
+    tokens.add_argument("--no-token", action="store_true", help="serve without a token (refused beyond localhost)")
+    room.add_argument(
+        "--allow-no-token",
+        action="store_true",
+        help="with --no-token: serve beyond localhost without a token, knowing that anyone who can reach this "
+        "machine can open the dashboard",
+    )
+    room.add_argument(
+        "--cull-idle",
+        type=number(int, low=0),
+        default=300,
+        metavar="SECONDS",
+        help="shut down a kernel whose page was closed after it has been idle this long (default 300; 0: never)",
+    )
+    room.add_argument(
+        "--max-kernels",
+        type=number(int, low=0),
+        default=20,
+        metavar="N",
+        help="serve at most N viewers (kernels) at once; others get a 'try again' page (default 20; 0: no cap)",
+    )
+
+
+def serve_dashboard(notebook, args, prepare=None) -> int:
+    """Serve ``notebook`` as the serving arguments say (``prepare()`` runs once they are checked),
+    print its address, and wait until stopped (``--check``: stop at once)."""
+    try:
+        server = VoilaServer(
+            notebook,
+            port=args.port,
+            ip=args.ip,
+            token="" if args.no_token else args.token,
+            allow_no_token=args.allow_no_token,
+            cull_idle=args.cull_idle,
+            max_kernels=args.max_kernels,
+        )
+        if prepare is not None:
+            prepare()
+        server.start()
+    except PortInUseError as error:
+        raise NBExplainError(
+            f"port {error.port} on {error.host or 'all addresses'} is already in use by another program: stop it, "
+            "choose another with --port N, or use --port 0 for any free port."
+        ) from None
+    try:
+        print(f"\nThe nbexplain dashboard is at {server.shared_url}  (Ctrl-C stops it)", flush=True)
+        if not server.local:
+            print(f"On this machine: {server.url}")
+            if server.token:
+                print("Anyone with this address (token included) can open the dashboard: give it to its viewers only.")
+            else:
+                print(
+                    f"WARNING: served on {args.ip or 'all addresses'} without a token: anyone who can reach this "
+                    "machine can open the dashboard.",
+                    file=sys.stderr,
+                )
+        culling = f"after {args.cull_idle} s idle" if args.cull_idle else "never (--cull-idle 0)"
+        viewers = f"at most {args.max_kernels} viewers at once" if args.max_kernels else "no cap on viewers"
+        print(f"Kernels of closed pages are shut down {culling}; {viewers}.\n", flush=True)
+        return 0 if args.check else server.wait()
+    finally:
+        server.stop()
+
+
 def dashboard(args) -> int:
     """Serve the demo dashboard (its models prepared first) or the given notebook, until stopped."""
     if args.notebook:
         notebook = Path(args.notebook)
         if not notebook.is_file():
             raise NBExplainError(f"{notebook} does not exist; give the path of a notebook (.ipynb) to serve.")
-    else:
-        prepare_demo(selection=not args.skip_selection)
-        notebook = dashboard_notebook()
-    with VoilaServer(notebook, port=args.port) as server:
-        print(f"\nThe nbexplain dashboard is at {server.url}  (Ctrl-C stops it)\n", flush=True)
-        return 0 if args.check else server.wait()
+        return serve_dashboard(notebook, args)
+    return serve_dashboard(dashboard_notebook(), args, prepare=lambda: prepare_demo(selection=not args.skip_selection))
 
 
 # ----------------------------------------------------------------- reasons
@@ -260,8 +340,9 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True)
     for name in ("dashboard", "demo"):
-        command = commands.add_parser(name, help="serve the demo dashboard (or your notebook) with Voila on localhost")
-        command.add_argument("--port", type=port, default=8866, help="port to serve on (another if taken)")
+        command = commands.add_parser(
+            name, help="serve the demo dashboard (or your notebook) with Voila, on localhost unless --ip says otherwise"
+        )
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
         command.add_argument(
             "--skip-selection",
@@ -269,6 +350,7 @@ def parser() -> argparse.ArgumentParser:
             help="do not run the selection experiment (test error against k) on first use",
         )
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
+        add_serving_arguments(command)
         command.set_defaults(run=dashboard)
 
     positive = number(float, low=0, strict_low=True)
