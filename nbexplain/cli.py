@@ -3,6 +3,9 @@
 ``nbexplain dashboard`` (alias ``demo``) serves the demo dashboard with Voila: it builds or loads
 the cached demo models first (with progress bars), so that Voila's kernel only loads them, then
 starts Voila on localhost and prints the address. ``--notebook`` serves a notebook of your own.
+``--ip ADDRESS`` serves beyond this machine, behind a token (generated unless ``--token`` gives
+one); idle kernels of closed pages are shut down (``--cull-idle``) and at most ``--max-kernels``
+viewers are served at once.
 
 ``nbexplain reasons APPLICATIONS OUT`` writes adverse-action reasons for every denied applicant of
 a CSV or Parquet file (one row each), chunk by chunk, all-or-nothing; ``--report DIR`` adds the
@@ -36,7 +39,7 @@ from .engine._quadrature import RULES
 from .errors import NBExplainError, unknown_name
 from .model._keras import load_keras_model
 from .model.artifact import ModelArtifact, is_artifact
-from .serve import VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
+from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
 from .widgets.bundle import bundle_for_files
 from .widgets.demo import demo_bundle
 
@@ -63,11 +66,92 @@ def prepare_demo(selection: bool = True) -> None:
         print(f"{name}: explanation bundle {demo_bundle(name)}", flush=True)
 
 
+def add_serving_arguments(command) -> None:
+    """The options of a command that serves a dashboard with Voila (see :func:`serve_dashboard`)."""
+    command.add_argument(
+        "--port", type=port, default=8866, help="port to serve on; 0: any free port (a port in use is an error)"
+    )
+    room = command.add_argument_group("serving to a room")
+    room.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to serve on (default 127.0.0.1: this machine only); any other, e.g. 0.0.0.0 for all of "
+        "this machine's addresses, needs a token",
+    )
+    tokens = room.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token", help="the access token viewers' addresses carry (default: a random one beyond localhost)"
+    )
+    tokens.add_argument("--no-token", action="store_true", help="serve without a token (refused beyond localhost)")
+    room.add_argument(
+        "--allow-no-token",
+        action="store_true",
+        help="with --no-token: serve beyond localhost without a token, knowing that anyone who can reach this "
+        "machine can open the dashboard",
+    )
+    room.add_argument(
+        "--cull-idle",
+        type=number(int, low=0),
+        default=300,
+        metavar="SECONDS",
+        help="shut down a kernel whose page was closed after it has been idle this long (default 300; 0: never)",
+    )
+    room.add_argument(
+        "--max-kernels",
+        type=number(int, low=0),
+        default=20,
+        metavar="N",
+        help="serve at most N viewers (kernels) at once; others get a 'try again' page (default 20; 0: no cap)",
+    )
+
+
+def serve_dashboard(args, notebook) -> int:
+    """Serve a notebook as the serving arguments say, print its address, and wait until stopped
+    (``--check``: stop at once). ``notebook`` is its path, or a function that prepares it (trains,
+    builds a bundle) and returns its path: run only once the arguments are known to be servable."""
+    token = VoilaServer.access_token(args.ip, "" if args.no_token else args.token, args.allow_no_token)
+    if callable(notebook):
+        notebook = notebook()
+    try:
+        server = VoilaServer(
+            notebook,
+            port=args.port,
+            ip=args.ip,
+            token=token,
+            allow_no_token=args.allow_no_token,
+            cull_idle=args.cull_idle,
+            max_kernels=args.max_kernels,
+        )
+        server.start()
+    except PortInUseError as error:
+        raise NBExplainError(
+            f"port {error.port} on {error.host or 'all addresses'} is already in use by another program: stop it, "
+            "choose another with --port N, or use --port 0 for any free port."
+        ) from None
+    try:
+        print(f"\nThe nbexplain dashboard is at {server.shared_url}  (Ctrl-C stops it)", flush=True)
+        if not server.local:
+            print(f"On this machine: {server.url}")
+            if server.token:
+                print("Anyone with this address (token included) can open the dashboard: give it to its viewers only.")
+            else:
+                print(
+                    f"WARNING: served on {args.ip or 'all addresses'} without a token: anyone who can reach this "
+                    "machine can open the dashboard.",
+                    file=sys.stderr,
+                )
+        culling = f"after {args.cull_idle} s idle" if args.cull_idle else "never (--cull-idle 0)"
+        viewers = f"at most {args.max_kernels} viewers at once" if args.max_kernels else "no cap on viewers"
+        print(f"Kernels of closed pages are shut down {culling}; {viewers}.\n", flush=True)
+        return 0 if args.check else server.wait()
+    finally:
+        server.stop()
+
+
 def dashboard(args) -> int:
     """Serve the demo dashboard, a saved model on a data file, or a given notebook, until stopped."""
-    with VoilaServer(_dashboard_notebook(args), port=args.port) as server:
-        print(f"\nThe nbexplain dashboard is at {server.url}  (Ctrl-C stops it)\n", flush=True)
-        return 0 if args.check else server.wait()
+    return serve_dashboard(args, lambda: _dashboard_notebook(args))
 
 
 def _dashboard_notebook(args) -> Path:
@@ -303,10 +387,11 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     for name in ("dashboard", "demo"):
         command = commands.add_parser(
-            name, help="serve the demo dashboard, your model on your data, or your notebook, with Voila on localhost"
+            name,
+            help="serve the demo dashboard, your model on your data, or your notebook, with Voila (on localhost "
+            "unless --ip says otherwise)",
         )
         _own_model_arguments(command, required=False)
-        command.add_argument("--port", type=port, default=8866, help="port to serve on (another if taken)")
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
         command.add_argument(
             "--skip-selection",
@@ -314,6 +399,7 @@ def parser() -> argparse.ArgumentParser:
             help="do not run the selection experiment (test error against k) on first use",
         )
         command.add_argument("--check", action="store_true", help="start, print the address and stop (for tests)")
+        add_serving_arguments(command)
         command.set_defaults(run=dashboard)
 
     command = commands.add_parser("bundle", help="build the explanation bundle of a saved model on a data file")

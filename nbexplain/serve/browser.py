@@ -34,7 +34,8 @@ def launch_chromium(playwright):
 
 
 def local_only(page):
-    """Abort every request that does not go to 127.0.0.1 (Voila asks a CDN for Font Awesome)."""
+    """Abort every request that does not go to 127.0.0.1: a page waiting on the internet would hang
+    here (VoilaServer's template asks no CDN for anything; stock Voila 0.5 asks one for Font Awesome)."""
     page.route(
         "**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1") else route.abort()
     )
