@@ -215,7 +215,7 @@ def test_wrong_type_names_column_line_and_value(frame, tmp_path):
     table = frame.astype(object)
     table.iloc[3, table.columns.get_loc("AGE")] = "forty"
     table.to_csv(tmp_path / "typo.csv")
-    match = r"1 cell\(s\) must hold whole numbers.*\(line 5, column 'AGE': 'forty' is not"
+    match = r"1 cell\(s\) cannot be read \(line 5, column 'AGE': 'forty' is not a number\)"
     with pytest.raises(DataFileError, match=match):
         load_credit_default(tmp_path / "typo.csv")
 
@@ -339,7 +339,7 @@ def test_other_bad_files(frame, tmp_path):
     table = frame.copy()
     table.iloc[2, -1] = 2
     table.to_csv(tmp_path / "flag.csv")
-    match = r"default flag must be 0 or 1; found \[0, 1, 2\] \(1 row\(s\) otherwise: line 4: 2\)"
+    match = r"1 cell\(s\) cannot be read \(line 4, column 'default': 2 is not 0 or 1\)"
     with pytest.raises(DataFileError, match=match):
         load_credit_default(tmp_path / "flag.csv")
     (tmp_path / "broken.xls").write_bytes(b"not a workbook at all")
@@ -398,7 +398,7 @@ def test_numbers_beyond_int64_and_not_numbers(frame, tmp_path):
     lines[1] = ",".join(cells)
     with pytest.raises(
         DataFileError,
-        match=r"2 cell\(s\).*line 2, column 'LIMIT_BAL': '1e30' is too large; line 2, column 'PAY_2': 'nan' is not",
+        match=r"2 cell\(s\) cannot be read \(line 2, column 'LIMIT_BAL': '1e30' is too large; line 2, column 'PAY_2'",
     ):
         load_credit_default(write_bytes(tmp_path / "big.csv", "\n".join(lines).encode()))
 
@@ -418,7 +418,7 @@ def test_heloc_malformed(tmp_path):
     bad = heloc.copy()
     bad.loc[4, "RiskPerformance"] = "Maybe"
     bad.to_csv(tmp_path / "outcome.csv", index=False)
-    with pytest.raises(DataFileError, match="RiskPerformance must be 'Good' or 'Bad'; line 6 has 'Maybe'"):
+    with pytest.raises(DataFileError, match="line 6, column 'RiskPerformance': 'Maybe' is not 'Good' or 'Bad'"):
         load_heloc(tmp_path / "outcome.csv")
     bad = heloc.astype(object)
     bad.loc[7, "NumInqLast6M"] = "-"
@@ -428,3 +428,13 @@ def test_heloc_malformed(tmp_path):
     (tmp_path / "header.csv").write_text(",".join(heloc.columns) + "\r\n\r\n")
     with pytest.raises(DataFileError, match="has a header but no data rows"):
         load_heloc(tmp_path / "header.csv")
+
+
+def test_problems_of_every_kind_are_reported_in_file_order(tmp_path):
+    heloc = make_heloc(12, seed=3).astype(object)
+    heloc.loc[2, "RiskPerformance"] = ""
+    heloc.loc[9, "MaxDelqEver"] = "seven"
+    heloc.to_csv(tmp_path / "both.csv", index=False)
+    match = r"2 cell\(s\) cannot be read \(line 4, column 'RiskPerformance': empty; line 11, column 'MaxDelqEver'"
+    with pytest.raises(DataFileError, match=match):
+        load_heloc(tmp_path / "both.csv")

@@ -511,9 +511,9 @@ def _check_widths(table: Table, header: int, first: int) -> int:
     return width
 
 
-def _whole_columns(table: Table, first: int, columns: dict) -> dict:
-    """``{name: int64 array}`` of the data rows from ``first`` on, ``columns`` mapping the
-    position in the row to the name; every bad cell is reported with its place."""
+def _whole_columns(table: Table, first: int, columns: dict) -> tuple[dict, list]:
+    """``{name: int64 array}`` of the data rows from ``first`` on (``columns`` maps the position
+    in the row to the name), and the bad cells ``(row, position, name, problem)``."""
     n = len(table.rows) - first
     out, bad = {}, []
     for position, name in columns.items():
@@ -530,14 +530,17 @@ def _whole_columns(table: Table, first: int, columns: dict) -> dict:
             else:
                 values[r] = value
         out[name] = values
-    if bad:
-        bad.sort()
-        shown = "; ".join(f"{table.where(first + r)}, column {name!r}: {problem}" for r, _, name, problem in bad[:5])
-        more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise table.error(
-            f"{len(bad)} cell(s) must hold whole numbers but do not ({shown}{more}). Fix or remove those rows."
-        )
-    return out
+    return out, bad
+
+
+def _report(table: Table, first: int, bad: list, expected: str) -> None:
+    """Raise one error listing the bad cells in file order (the first of them first)."""
+    if not bad:
+        return
+    bad = sorted(bad, key=lambda cell: cell[:2])
+    shown = "; ".join(f"{table.where(first + r)}, column {name!r}: {problem}" for r, _, name, problem in bad[:5])
+    more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+    raise table.error(f"{len(bad)} cell(s) cannot be read ({shown}{more}). {expected} Fix or remove those rows.")
 
 
 def _header(table: Table, find) -> tuple[int, dict]:
@@ -630,15 +633,16 @@ def load_credit_default(path):
     columns = {position[name]: name for name in wanted}
     if "ID" in position:
         columns[position["ID"]] = "ID"
-    values = _whole_columns(table, first, columns)
+    values, bad = _whole_columns(table, first, columns)
     flags = values[CREDIT_TARGET]
-    odd = np.flatnonzero((flags != 0) & (flags != 1))
-    if odd.size:
-        shown = ", ".join(f"{table.where(first + r)}: {flags[r]}" for r in odd[:5])
-        raise table.error(
-            f"the default flag must be 0 or 1; found {sorted({int(v) for v in np.unique(flags)})} "
-            f"({len(odd)} row(s) otherwise: {shown}). Fix those rows."
-        )
+    unread = {r for r, _, name, _ in bad if name == CREDIT_TARGET}
+    target = position[CREDIT_TARGET]
+    bad += [
+        (r, target, CREDIT_TARGET, f"{flags[r]} is not 0 or 1")
+        for r in np.flatnonzero((flags != 0) & (flags != 1))
+        if r not in unread
+    ]
+    _report(table, first, bad, "Every column must hold whole numbers, and the default flag 0 or 1.")
     frame = pd.DataFrame({name: values[name] for name in wanted})
     if "ID" in position:
         ids = values["ID"]
@@ -685,16 +689,15 @@ def load_heloc(path):
         raise _empty_body(table)
     _check_widths(table, header, first)
     position = {name: i for i, name in names.items()}
-    values = _whole_columns(table, first, {position[name]: name for name in HELOC_FEATURES})
-    outcome = [table.rows[r][position[HELOC_TARGET]].strip().capitalize() for r in range(first, len(table.rows))]
-    unknown = [r for r, value in enumerate(outcome) if value not in HELOC_OUTCOMES]
-    if unknown:
-        shown = ", ".join(
-            f"{table.where(first + r)} has {repr(outcome[r]) if outcome[r] else 'an empty cell'}" for r in unknown[:5]
-        )
-        raise table.error(
-            f"RiskPerformance must be 'Good' or 'Bad'; {shown} ({len(unknown)} such row(s)). Fix those rows."
-        )
+    values, bad = _whole_columns(table, first, {position[name]: name for name in HELOC_FEATURES})
+    target = position[HELOC_TARGET]
+    outcome = [table.rows[r][target].strip().capitalize() for r in range(first, len(table.rows))]
+    bad += [
+        (r, target, HELOC_TARGET, f"{value!r} is not 'Good' or 'Bad'" if value else "empty")
+        for r, value in enumerate(outcome)
+        if value not in HELOC_OUTCOMES
+    ]
+    _report(table, first, bad, "RiskPerformance must be 'Good' or 'Bad' and the 23 features whole numbers.")
     frame = pd.DataFrame({name: values[name] for name in HELOC_FEATURES})
     frame.insert(0, HELOC_TARGET, np.asarray(outcome, dtype=object))
     return frame
