@@ -438,3 +438,15 @@ def test_problems_of_every_kind_are_reported_in_file_order(tmp_path):
     match = r"2 cell\(s\) cannot be read \(line 4, column 'RiskPerformance': empty; line 11, column 'MaxDelqEver'"
     with pytest.raises(DataFileError, match=match):
         load_heloc(tmp_path / "both.csv")
+
+
+def test_utf16_without_its_mark_streams_and_bad_paths(frame, tmp_path):
+    text = "\n".join(uci_lines(frame, "\t")) + "\n"
+    pd.testing.assert_frame_equal(load_credit_default(write_bytes(tmp_path / "u.xls", text.encode("utf-16-le"))), frame)
+    pd.testing.assert_frame_equal(load_credit_default(io.BytesIO(gzip.compress(text.encode()))), frame)
+    with open(tmp_path / "u.xls", "rb") as handle:
+        pd.testing.assert_frame_equal(load_credit_default(handle), frame)
+    with pytest.raises(DataFileError, match=r"path must be a file path .*; got None"):
+        load_credit_default(None)
+    with pytest.raises(DataFileError, match=r"<stream> is empty"):
+        load_credit_default(io.BytesIO(b""))

@@ -35,6 +35,21 @@ class CacheRebuildWarning(UserWarning):
     """A cached demo model was corrupt and has been rebuilt."""
 
 
+class CacheWriteWarning(UserWarning):
+    """A result was computed but could not be stored in the cache (disk full, the folder removed
+    meanwhile ...): it is returned all the same, and computed again next time."""
+
+
+def store_failed(what: str, folder: Path, error: OSError) -> None:
+    """Warn that ``what`` is used now but could not be cached (nothing computed is lost)."""
+    warnings.warn(
+        f"{what} could not be stored in the cache folder {folder} ({error.strerror or error}): it is used now but "
+        f"will be computed again next time. Free some space, or choose another folder with {CACHE_ENV}.",
+        CacheWriteWarning,
+        stacklevel=3,
+    )
+
+
 def _configured() -> tuple[Path, str]:
     """The folder and where it comes from (for messages)."""
     if os.environ.get(CACHE_ENV):
@@ -147,17 +162,21 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
             f"The cached demo model {model_path} is {reason}; rebuilding it.", CacheRebuildWarning, stacklevel=3
         )
     model, record = build()
-    data = _model_bytes(model, name)
-    manifest = {
-        "name": name,
-        "recipe": recipe,
-        "recipe_digest": recipe_digest(recipe),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "record": record,
-    }
-    text = json.dumps(manifest, indent=2, default=str)
-    # The model first, then its manifest: an interruption between them leaves a new model beside
-    # the old manifest, which the checksum reports as corrupt (rebuilt), never a wrong model.
-    write_bytes(model_path, data)
-    write_text(manifest_path, text)
+    try:
+        data = _model_bytes(model, name)
+        manifest = {
+            "name": name,
+            "recipe": recipe,
+            "recipe_digest": recipe_digest(recipe),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "record": record,
+        }
+        text = json.dumps(manifest, indent=2, default=str)
+        # The model first, then its manifest: an interruption between them leaves a new model beside
+        # the old manifest, which the checksum reports as corrupt (rebuilt), never a wrong model.
+        write_bytes(model_path, data)
+        write_text(manifest_path, text)
+    except OSError as error:  # the trained model is not thrown away for want of disk space
+        store_failed(f"The trained demo model {name!r}", folder, error)
+        return model, {**record, "cache": {"path": None, "status": "built, not stored", "reason": reason}}
     return model, {**record, "cache": {"path": str(model_path), "status": "built", "reason": reason}}

@@ -28,7 +28,7 @@ from ..errors import ArgumentError, row_list, true_or_false, unknown_name, whole
 from ..model._keras import fingerprint
 from ..results.serial import freeze_mapping, frozen_array
 from . import models
-from ._cache import cache_dir, cached_model, require_writable
+from ._cache import cache_dir, cached_model, require_writable, store_failed
 from .credit import (
     CREDIT_FEATURES,
     CREDIT_TARGET,
@@ -403,7 +403,10 @@ def selection_experiment(
     )
     summary = result.summary()
     errors = {k: float(summary.loc[f"top {k}", "test_error mean"]) for k in recipe["ks"]}
-    write_text(path, json.dumps({"recipe": recipe, "errors": {str(k): v for k, v in errors.items()}}, indent=2))
+    try:
+        write_text(path, json.dumps({"recipe": recipe, "errors": {str(k): v for k, v in errors.items()}}, indent=2))
+    except OSError as error:  # the experiment's result is returned all the same
+        store_failed("The selection experiment", path.parent, error)
     return errors
 
 

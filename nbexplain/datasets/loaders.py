@@ -27,6 +27,7 @@ import csv
 import gzip
 import io
 import lzma
+import os
 import re
 import zipfile
 import zlib
@@ -110,6 +111,15 @@ def read_table(path) -> Table:
     """Read a data file as rows of text cells, whatever its name says: the format, compression,
     text encoding and delimiter are found from its bytes. Raises :class:`DataFileError` saying
     what the file was found to be when it cannot be read as a table."""
+    if hasattr(path, "read"):  # an open binary file or a BytesIO
+        name = Path(str(getattr(path, "name", "<stream>")))
+        try:
+            data = path.read()
+        except OSError as error:
+            raise DataFileError(f"{name} cannot be read ({error}).") from None
+        return _table(name, data.encode("utf-8") if isinstance(data, str) else data)
+    if not isinstance(path, str | os.PathLike):
+        raise DataFileError(f"path must be a file path (a str or a pathlib.Path) or an open binary file; got {path!r}.")
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"{path} does not exist; check the path (the current folder is {Path.cwd()}).")
@@ -119,7 +129,11 @@ def read_table(path) -> Table:
         data = path.read_bytes()
     except OSError as error:
         raise DataFileError(f"{path} cannot be opened ({error.strerror or error}); check its permissions.") from None
-    if not data.strip():
+    return _table(path, data)
+
+
+def _table(path: Path, data) -> Table:
+    if not isinstance(data, bytes) or not data.strip():
         raise DataFileError(f"{path} is empty: expected a header row and data rows.")
     table = _read_bytes(path, data, [])
     if not table.rows:
@@ -208,6 +222,14 @@ def _decode(data: bytes) -> tuple[str, str]:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError:
             pass
+    elif len(data) >= 4 and b"\x00" in data[:2]:  # UTF-16 without its mark: every other byte of ASCII text is 0
+        odd, even = data[1:4096:2], data[0:4096:2]
+        for encoding, zeros in (("utf-16-le", odd), ("utf-16-be", even)):
+            if zeros.count(0) >= 0.9 * len(zeros):
+                try:
+                    return data.decode(encoding), "UTF-16"
+                except UnicodeDecodeError:
+                    break
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
