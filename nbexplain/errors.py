@@ -2,6 +2,8 @@
 
 import difflib
 import importlib
+import math
+import numbers
 
 
 class NBExplainError(ValueError):
@@ -69,3 +71,56 @@ def require(module: str, extra: str, purpose: str):
             f"{purpose} needs the package {module!r}, which is not installed. "
             f"Install it with: pip install 'nbexplain[{extra}]'"
         ) from error
+
+
+class ArgumentError(NBExplainError):
+    """An argument of a public function is outside the values it accepts (the message names the
+    argument, what it accepts and what it got)."""
+
+
+class CacheError(NBExplainError):
+    """The cache folder of the demo models cannot be used (not a folder, cannot be created, not
+    writable); the message says how to choose another (``NBEXPLAIN_CACHE``)."""
+
+
+def _accepted(kind: str, minimum=None, maximum=None, meaning: str | None = None) -> str:
+    bounds = " and ".join(
+        part
+        for part in (f">= {minimum}" if minimum is not None else "", f"<= {maximum}" if maximum is not None else "")
+        if part
+    )
+    return f"{kind}{' ' + bounds if bounds else ''}{f' ({meaning})' if meaning else ''}"
+
+
+def whole_number(name: str, value, *, minimum=None, maximum=None, meaning: str | None = None) -> int:
+    """``value`` as an int when it is a whole number (not a bool, not a float) within the bounds,
+    else an :class:`ArgumentError` naming ``name`` and the accepted values."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
+        raise ArgumentError(f"{name} must be {_accepted('a whole number', minimum, maximum, meaning)}; got {value!r}.")
+    return int(value)
+
+
+def real_number(name: str, value, *, minimum=None, maximum=None, meaning: str | None = None) -> float:
+    """``value`` as a float when it is a finite real number (not a bool) within the bounds, else
+    an :class:`ArgumentError` naming ``name`` and the accepted values."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
+        raise ArgumentError(f"{name} must be {_accepted('a finite number', minimum, maximum, meaning)}; got {value!r}.")
+    return float(value)
+
+
+def true_or_false(name: str, value) -> bool:
+    """``value`` when it is a bool (numpy's included), else an :class:`ArgumentError`."""
+    if type(value).__name__ not in ("bool", "bool_"):
+        raise ArgumentError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)

@@ -2,13 +2,18 @@
 engine finds in the trained models against the documented generating process."""
 
 import json
+import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nbexplain.datasets import demo
-from nbexplain.datasets._cache import CacheRebuildWarning
-from nbexplain.datasets.credit import DEFAULT_DRIVERS, DEMOGRAPHIC_FEATURES
+from nbexplain import _files
+from nbexplain.datasets import _cache, demo
+from nbexplain.datasets._cache import CacheRebuildWarning, CacheWriteWarning
+from nbexplain.datasets.credit import DEFAULT_DRIVERS, DEMOGRAPHIC_FEATURES, make_credit_default
+from nbexplain.errors import ArgumentError, CacheError, UnknownNameError
 
 
 @pytest.fixture
@@ -55,7 +60,9 @@ def test_corrupt_and_stale_entries_are_rebuilt(private_cache):
 
 
 def test_unknown_demo_is_a_clear_error():
-    with pytest.raises(KeyError, match="Unknown demo 'credit_cnn'.*Did you mean 'credit_fcn'"):
+    with pytest.raises(
+        KeyError, match="Unknown demo 'credit_cnn'.*Did you mean 'credit_fcn'.*Known demos: 'credit_fcn'"
+    ):
         demo.load_demo("credit_cnn")
 
 
@@ -107,3 +114,246 @@ def test_selection_experiment_is_run_once_per_model(private_cache, monkeypatch):
     assert demo.cached_selection_errors(fcn) == errors
     rebuilt = small(rebuild=True, seed=1)
     assert demo.cached_selection_errors(rebuilt) is None, "other weights: the stored errors do not apply"
+
+
+# ----------------------------------------------------------------------------- the cache folder
+def tiny_build(calls=None):
+    """A build function that makes a small real Keras model without training, counting its calls."""
+
+    def build():
+        import keras
+
+        if calls is not None:
+            calls.append(1)
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        return model, {"epochs": 0}
+
+    return build
+
+
+def make_read_only(folder, monkeypatch):
+    """chmod 555; as root (whom permission bits do not stop) access(2) is made to answer as it
+    would for any other user, which is what the cache asks before training."""
+    folder.chmod(0o555)
+    if os.geteuid() == 0:
+        real_access = os.access
+
+        def access(path, mode, *args, **kwargs):
+            if Path(path) == Path(folder) and mode & os.W_OK:
+                return False
+            return real_access(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
+
+
+def test_read_only_cache_is_refused_before_training(private_cache, monkeypatch):
+    make_read_only(private_cache, monkeypatch)
+    monkeypatch.setattr(demo, "fit_classifier", lambda *a, **k: pytest.fail("trained into a read-only cache"))
+    try:
+        with pytest.raises(
+            CacheError, match=rf"cache folder {re.escape(str(private_cache))} .*is not writable.*NBEXPLAIN_CACHE"
+        ):
+            demo.load_demo("credit_fcn", n=60, epochs=1, progress=False)
+        calls = []
+        with pytest.raises(CacheError, match="is not writable"):
+            _cache.cached_model("entry", {"a": 1}, tiny_build(calls))
+        assert calls == [], "the model was built before the folder was checked"
+        assert list(private_cache.iterdir()) == []
+    finally:
+        private_cache.chmod(0o755)
+
+
+def test_read_only_cache_still_serves_a_valid_entry(private_cache, monkeypatch):
+    _cache.cached_model("entry", {"a": 1}, tiny_build())
+    before = sorted(p.name for p in private_cache.iterdir())
+    assert before == ["entry.json", "entry.keras"]
+    make_read_only(private_cache, monkeypatch)
+    try:
+        calls = []
+        model, record = _cache.cached_model("entry", {"a": 1}, tiny_build(calls))
+        assert record["cache"]["status"] == "loaded" and calls == []
+        with pytest.raises(
+            CacheError, match=r"the demo model 'entry' \(stale: built for a different recipe \(a changed\)"
+        ):
+            _cache.cached_model("entry", {"a": 2}, tiny_build(calls))
+        assert calls == [] and sorted(p.name for p in private_cache.iterdir()) == before
+    finally:
+        private_cache.chmod(0o755)
+
+
+def test_cache_variable_naming_a_file_or_an_impossible_folder(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("NBEXPLAIN_CACHE", str(tmp_path / "a_file"))
+    with pytest.raises(
+        CacheError, match=rf"cache {re.escape(str(tmp_path / 'a_file'))} \(NBEXPLAIN_CACHE=.*\) is a file"
+    ):
+        demo.load_demo("credit_fcn", n=60, epochs=1, progress=False)
+    monkeypatch.setenv("NBEXPLAIN_CACHE", str(tmp_path / "a_file" / "below"))
+    with pytest.raises(CacheError, match=r"a_file/below \(NBEXPLAIN_CACHE=.*\) cannot be created.*NBEXPLAIN_CACHE"):
+        _cache.cache_dir()
+
+
+def test_entry_in_the_way_is_named(private_cache):
+    (private_cache / "entry.keras").mkdir()
+    with pytest.raises(CacheError, match=r"entry\.keras is in the way of the cache entry"):
+        _cache.cached_model("entry", {"a": 1}, tiny_build())
+
+
+def test_entries_are_written_all_or_nothing(private_cache, monkeypatch):
+    model, _ = _cache.cached_model("entry", {"a": 1}, tiny_build())
+    saved = (private_cache / "entry.keras").read_bytes(), (private_cache / "entry.json").read_text()
+    real_replace = os.replace
+
+    def interrupted(source, target):
+        if str(target).endswith(".json"):
+            raise KeyboardInterrupt  # after the model file, before its manifest
+        real_replace(source, target)
+
+    monkeypatch.setattr(_files.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _cache.cached_model("entry", {"a": 2}, tiny_build())
+    monkeypatch.setattr(_files.os, "replace", real_replace)
+    assert sorted(p.name for p in private_cache.iterdir()) == ["entry.json", "entry.keras"], "no partial files"
+    assert (private_cache / "entry.json").read_text() == saved[1], "the manifest is the old one, whole"
+    assert (private_cache / "entry.keras").read_bytes() != saved[0]
+    # the new model beside the old manifest: the recipe asked for is the old one, whose checksum fails
+    with pytest.warns(CacheRebuildWarning, match="does not match its checksum"):
+        _, record = _cache.cached_model("entry", {"a": 1}, tiny_build())
+    assert record["cache"]["status"] == "built"
+    manifest = json.loads((private_cache / "entry.json").read_text())
+    assert manifest["sha256"] == _cache.file_digest(private_cache / "entry.keras")
+
+    def failing_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_cache, "_model_bytes", failing_save)
+    before = {p.name: p.read_bytes() for p in private_cache.iterdir()}
+    with pytest.warns(
+        CacheWriteWarning, match=r"could not be stored in the cache folder .* \(disk full\).*NBEXPLAIN_CACHE"
+    ):
+        model, record = _cache.cached_model("entry", {"a": 3}, tiny_build())
+    assert record["cache"]["status"] == "built, not stored" and model is not None, "the trained model is not lost"
+    assert {p.name: p.read_bytes() for p in private_cache.iterdir()} == before
+
+
+def untrained_demo(monkeypatch, **options):
+    """The demo FCN on 60 rows without training (fit_classifier replaced): the cache and argument
+    paths run for real, in a fraction of a second."""
+    monkeypatch.setattr(demo, "fit_classifier", lambda *a, **k: 0)
+    return demo.load_demo("credit_fcn", n=60, epochs=1, progress=False, **options)
+
+
+class FakeRetrain:
+    def __init__(self, ks):
+        self.ks = ks
+
+    def summary(self):
+        import pandas as pd
+
+        return pd.DataFrame({"test_error mean": [0.2] * len(self.ks)}, index=[f"top {k}" for k in self.ks])
+
+
+def test_selection_experiment_is_cached_all_or_nothing_and_refused_on_a_read_only_cache(private_cache, monkeypatch):
+    fcn = untrained_demo(monkeypatch)
+    monkeypatch.setattr(demo, "retrain_comparison", lambda candidates, *a, **k: FakeRetrain([1, 23]))
+    assert demo.selection_experiment(fcn, ks=(1, 23), epochs=1, progress=False) == {1: 0.2, 23: 0.2}
+    stored = json.loads(demo.selection_path(fcn).read_text())
+    assert stored["errors"] == {"1": 0.2, "23": 0.2}
+    assert not [p for p in private_cache.iterdir() if p.name.endswith(_files.PARTIAL_SUFFIX)]
+    make_read_only(private_cache, monkeypatch)
+    try:
+        monkeypatch.setattr(demo, "retrain_comparison", lambda *a, **k: pytest.fail("retrained into a read-only cache"))
+        assert demo.selection_experiment(fcn, ks=(1, 23), epochs=1, progress=False) == {1: 0.2, 23: 0.2}
+        with pytest.raises(
+            CacheError, match="is not writable: the selection experiment would be computed and then lost"
+        ):
+            demo.selection_experiment(fcn, ks=(1, 2), epochs=1, progress=False)
+    finally:
+        private_cache.chmod(0o755)
+
+
+# ----------------------------------------------------------------------------- arguments
+def test_unknown_demo_lists_the_valid_names():
+    with pytest.raises(UnknownNameError, match=r"Unknown demo 'fcn'.*Known demos: 'credit_fcn', 'credit_lstm'\."):
+        demo.load_demo("fcn")
+    with pytest.raises(UnknownNameError, match=r"Known demos: 'credit_fcn', 'credit_lstm'"):
+        demo.load_demo(None)
+    with pytest.raises(UnknownNameError, match=r"Unknown model kind 'rnn'.*Known model kinds: 'credit_fcn'"):
+        demo.fit_credit_model(make_credit_default(60), "rnn")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"epochs": 0}, r"epochs must be a whole number >= 1 \(the most training epochs\); got 0"),
+        ({"epochs": 2.5}, r"epochs must be a whole number >= 1.*got 2\.5"),
+        ({"epochs": True}, r"epochs must be a whole number >= 1.*got True"),
+        ({"n": 10}, r"n must be a whole number >= 30 .*got 10"),
+        ({"n": "100"}, r"n must be a whole number >= 30 .*got '100'"),
+        ({"seed": -1}, r"seed must be a whole number >= 0.*got -1"),
+        ({"rebuild": "yes"}, r"rebuild must be True or False; got 'yes'"),
+        ({"progress": None}, r"progress must be True or False; got None"),
+    ],
+)
+def test_load_demo_arguments_are_named_with_what_they_accept(private_cache, options, message):
+    with pytest.raises(ArgumentError, match=message):
+        demo.load_demo("credit_fcn", **{"progress": False, **options})
+    assert list(private_cache.iterdir()) == []
+
+
+def with_target(frame, values):
+    frame = frame.copy()
+    frame["default"] = values
+    return frame
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: f.drop(columns=["AGE", "PAY_0"]), r"frame lacks the column\(s\) \['AGE', 'PAY_0'\]"),
+        (lambda f: f.drop(columns="default"), r"frame lacks the column\(s\) \['default'\]"),
+        (lambda f: f.to_numpy(), r"frame must be a pandas DataFrame .*got ndarray"),
+        (lambda f: f.iloc[:20], r"frame has 20 rows; a credit model needs at least 30"),
+        (
+            lambda f: with_target(f, f["default"].astype(float).where(f.index != 7)),
+            r"target 'default' must be 0 or 1 in every row; 1 row\(s\) are not \(index 7; values nan\)",
+        ),
+        (
+            lambda f: with_target(f, f["default"].astype(object).where(f.index != 3, "yes")),
+            r"target 'default' must hold the numbers 0 .* values like 'yes' \(index 3\)",
+        ),
+        (lambda f: with_target(f, f["default"].astype(str)), r"target 'default' must hold the numbers 0.*dtype str"),
+        (
+            lambda f: with_target(f, f["default"] * 2),
+            r"must be 0 or 1 in every row; \d+ row\(s\) are not .*values 2\.0",
+        ),
+        (lambda f: with_target(f, 0), r"target 'default' is 0 in every row; a classifier needs both"),
+        (
+            lambda f: f.assign(AGE=f["AGE"].astype(float).where(f.index != 9, np.inf)),
+            r"NaN, missing or infinite feature values in 1 row\(s\) \(index 9\), column\(s\) \['AGE'\]",
+        ),
+        (
+            lambda f: f.assign(SEX=f["SEX"].map({1: "male", 2: "female"})),
+            r"feature column\(s\) \['SEX'\] are not numeric",
+        ),
+    ],
+)
+def test_fit_credit_model_refuses_frames_it_cannot_train_on(private_cache, change, message):
+    with pytest.raises(ArgumentError, match=message):
+        demo.fit_credit_model(change(make_credit_default(60, seed=2)), progress=False)
+    assert list(private_cache.iterdir()) == []
+
+
+def test_fit_credit_model_other_arguments(private_cache):
+    frame = make_credit_default(60)
+    with pytest.raises(ArgumentError, match=r"cache_name must be a file name.*got '\.\./escape'"):
+        demo.fit_credit_model(frame, cache_name="../escape", progress=False)
+    with pytest.raises(ArgumentError, match=r"epochs must be a whole number >= 1.*got -3"):
+        demo.fit_credit_model(frame, epochs=-3, progress=False)
+
+
+def test_boolean_and_float_targets_are_read_as_0_and_1(private_cache, monkeypatch):
+    monkeypatch.setattr(demo, "fit_classifier", lambda *a, **k: 0)
+    frame = make_credit_default(60)
+    as_bool = demo.fit_credit_model(with_target(frame, frame["default"].astype(bool)), progress=False)
+    np.testing.assert_array_equal(as_bool.target, frame["default"].to_numpy())

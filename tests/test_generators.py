@@ -13,8 +13,13 @@ from nbexplain.datasets.credit import (
     STATUS_FEATURES,
     credit_sequences,
     make_credit_default,
+    split_credit,
 )
 from nbexplain.datasets.heloc import HELOC_FEATURES, HELOC_TARGET, make_heloc
+from nbexplain.datasets.images import make_region_images
+from nbexplain.datasets.sequences import make_lagged_process
+from nbexplain.datasets.simulation import make_simulation, simulation_importance
+from nbexplain.errors import ArgumentError
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +113,70 @@ def test_heloc_risk_falls_with_the_external_estimate(heloc):
     bad = filled[HELOC_TARGET] == "Bad"
     assert bad[low].mean() > bad[high].mean() + 0.4
     pd.testing.assert_frame_equal(make_heloc(300, seed=2), make_heloc(300, seed=2))
+
+
+# ----------------------------------------------------------------------------- arguments
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: make_credit_default(0), r"n must be a whole number >= 1 \(the number of clients to draw\); got 0\."),
+        (lambda: make_credit_default(-5), r"n must be a whole number >= 1 .*got -5"),
+        (lambda: make_credit_default(2.5), r"n must be a whole number >= 1 .*got 2\.5"),
+        (lambda: make_credit_default(True), r"n must be a whole number >= 1 .*got True"),
+        (lambda: make_credit_default("100"), r"n must be a whole number >= 1 .*got '100'"),
+        (lambda: make_credit_default(10, seed=-1), r"seed must be a whole number >= 0; got -1"),
+        (lambda: make_credit_default(10, seed=None), r"seed must be a whole number >= 0; got None"),
+        (lambda: make_heloc(0), r"n must be a whole number >= 1 \(the number of applications to draw\)"),
+        (lambda: make_heloc(10, empty_share=1.5), r"empty_share must be a finite number >= 0 and <= 1 .*got 1\.5"),
+        (lambda: make_heloc(10, empty_share=float("nan")), r"empty_share must be a finite number .*got nan"),
+        (lambda: make_simulation(0), r"n must be a whole number >= 1 \(the number of rows to draw\)"),
+        (lambda: make_simulation(5, noise_variance=-0.1), r"noise_variance must be a finite number >= 0 .*got -0\.1"),
+        (lambda: make_lagged_process(0), r"n must be a whole number >= 1 \(the number of sequences to draw\)"),
+        (lambda: make_lagged_process(5, tau=0), r"tau must be a whole number >= 1 \(the number of time steps\)"),
+        (lambda: make_lagged_process(5, noise_sd=float("inf")), r"noise_sd must be a finite number >= 0 .*got inf"),
+        (lambda: make_lagged_process(5, many_to_many="yes"), r"many_to_many must be True or False; got 'yes'"),
+        (lambda: make_region_images(0), r"n must be a whole number >= 1 \(the number of images to draw\)"),
+        (lambda: make_region_images(5, size=0), r"size must be a whole number >= 1"),
+        (lambda: make_region_images(5, channels=0), r"channels must be a whole number >= 1"),
+        (
+            lambda: make_region_images(5, region=(4, 1)),
+            r"region must be a pair \(r0, r1\) .*0 <= r0 < r1 <= size \(10\).*got \(4, 1\)",
+        ),
+        (lambda: make_region_images(5, size=3, region=(1, 4)), r"r1 <= size \(3\).*got \(1, 4\)"),
+        (lambda: make_region_images(5, region=3), r"region must be a pair.*got 3\."),
+        (lambda: make_region_images(5, scale=float("nan")), r"scale must be a finite number; got nan"),
+        (lambda: credit_sequences([[1, 2]]), r"credit_sequences: frame must be a pandas DataFrame .*got list"),
+        (
+            lambda: credit_sequences(make_credit_default(5).drop(columns=["PAY_0", "BILL_AMT3"])),
+            r"credit_sequences: frame lacks 2 of the 23 columns it needs: \['PAY_0', 'BILL_AMT3'\]",
+        ),
+        (
+            lambda: credit_sequences(make_credit_default(5).assign(PAY_0=["a", "b", "c", "d", "e"])),
+            r"credit_sequences: the column\(s\) \['PAY_0'\] are not numeric",
+        ),
+        (
+            lambda: credit_sequences(make_credit_default(5).assign(BILL_AMT2=[1.0, np.nan, 2.0, 3.0, np.inf])),
+            r"NaN, missing or infinite values in 2 row\(s\) \(index 2, 5\), column\(s\) \['BILL_AMT2'\]",
+        ),
+        (
+            lambda: split_credit(make_credit_default(5).drop(columns="default")),
+            r"split_credit: frame lacks 1 of the 24",
+        ),
+        (
+            lambda: simulation_importance(np.zeros((3, 4))),
+            r"X must be finite numbers of shape \(n, 5\).*got shape \(3, 4\)",
+        ),
+    ],
+)
+def test_generator_arguments_are_named_with_what_they_accept(call, message):
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_smallest_arguments_still_work():
+    assert len(make_credit_default(1)) == 1 and len(make_heloc(1)) == 1
+    assert make_lagged_process(2, tau=1)[0].shape == (2, 1, 3)
+    images, y, mask = make_region_images(2, size=1, channels=1, region=(0, 1))
+    assert images.shape == (2, 1, 1, 1) and mask.sum() == 1
+    assert make_simulation(1, noise_variance=0)[0].shape == (1, 5)
+    assert make_credit_default(np.int64(3), seed=np.uint8(1)).shape == (3, 24)

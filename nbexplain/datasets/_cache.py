@@ -5,6 +5,10 @@ Folder: ``$NBEXPLAIN_CACHE`` if set, else ``$XDG_CACHE_HOME/nbexplain``, else
 recipe the model was built from (data fingerprint, training parameters, versions) and the
 SHA-256 of the model file. An entry whose recipe differs from the one asked for is stale; one whose
 file does not match its checksum or does not load is corrupt. Both are rebuilt.
+
+A valid entry is read from a read-only folder (a shared cache) without writing anything. When an
+entry has to be built, the folder is checked for writing BEFORE training, so that minutes of
+training are never thrown away; entries are written all-or-nothing (:mod:`nbexplain._files`).
 """
 
 from __future__ import annotations
@@ -12,27 +16,79 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
+from .._files import write_bytes, write_text
 from .._tensorflow import keras_module
+from ..errors import CacheError
 
 CACHE_ENV = "NBEXPLAIN_CACHE"
+_CHOOSE = (
+    f"Choose a writable folder with the environment variable {CACHE_ENV} (for example "
+    f"export {CACHE_ENV}=$HOME/nbexplain-cache, or os.environ[{CACHE_ENV!r}] = ... in Python before loading)."
+)
 
 
 class CacheRebuildWarning(UserWarning):
     """A cached demo model was corrupt and has been rebuilt."""
 
 
-def cache_dir() -> Path:
-    """The cache folder (created on first use)."""
+class CacheWriteWarning(UserWarning):
+    """A result was computed but could not be stored in the cache (disk full, the folder removed
+    meanwhile ...): it is returned all the same, and computed again next time."""
+
+
+def store_failed(what: str, folder: Path, error: OSError) -> None:
+    """Warn that ``what`` is used now but could not be cached (nothing computed is lost)."""
+    warnings.warn(
+        f"{what} could not be stored in the cache folder {folder} ({error.strerror or error}): it is used now but "
+        f"will be computed again next time. Free some space, or choose another folder with {CACHE_ENV}.",
+        CacheWriteWarning,
+        stacklevel=3,
+    )
+
+
+def _configured() -> tuple[Path, str]:
+    """The folder and where it comes from (for messages)."""
     if os.environ.get(CACHE_ENV):
-        folder = Path(os.environ[CACHE_ENV]).expanduser()
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        folder = Path(base) / "nbexplain"
-    folder.mkdir(parents=True, exist_ok=True)
+        return Path(os.environ[CACHE_ENV]).expanduser(), f"{CACHE_ENV}={os.environ[CACHE_ENV]}"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nbexplain", "the default cache folder"
+
+
+def cache_dir() -> Path:
+    """The cache folder (created on first use); a :class:`CacheError` when it names a file or
+    cannot be created."""
+    folder, source = _configured()
+    if folder.exists() and not folder.is_dir():
+        raise CacheError(
+            f"The demo-model cache {folder} ({source}) is a file, not a folder. Point {CACHE_ENV} at a folder "
+            "(it is created when missing) or remove the file."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CacheError(
+            f"The demo-model cache folder {folder} ({source}) cannot be created ({error.strerror or error}). {_CHOOSE}"
+        ) from None
     return folder
+
+
+def require_writable(folder: Path, what: str, paths=()) -> None:
+    """Refuse NOW, before ``what`` is computed, when its results could not be stored in ``folder``
+    (not writable by this user, a read-only file system) or when one of ``paths`` is in the way."""
+    if not os.access(folder, os.W_OK | os.X_OK):  # access(2) also reports a read-only file system
+        _, source = _configured()
+        raise CacheError(
+            f"The demo-model cache folder {folder} ({source}) is not writable: {what} would be computed and then "
+            f"lost. {_CHOOSE} Or run once where the cache is writable: a valid entry is then read from a "
+            "read-only folder."
+        )
+    for path in paths:
+        if path.exists() and not path.is_file():
+            raise CacheError(f"{path} is in the way of the cache entry {path.name} (it is not a file); remove it.")
 
 
 def file_digest(path: Path) -> str:
@@ -51,28 +107,38 @@ def _load_entry(model_path: Path, manifest_path: Path, recipe: dict):
     """``(model, record, None)`` for a valid entry, else ``(None, None, reason)``."""
     keras = keras_module()
 
-    if not model_path.exists() or not manifest_path.exists():
+    if not model_path.is_file() or not manifest_path.is_file():
         return None, None, "not built yet"
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         expected_sha = manifest["sha256"]
         built_for = manifest["recipe_digest"]
-    except (ValueError, KeyError, TypeError):
+        record = dict(manifest.get("record", {}))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None, None, "corrupt: the manifest is unreadable"
     if built_for != recipe_digest(recipe):
-        changed = sorted(
-            k
-            for k in set(recipe) | set(manifest.get("recipe", {}))
-            if recipe.get(k) != manifest.get("recipe", {}).get(k)
-        )
+        stored = manifest.get("recipe", {}) if isinstance(manifest.get("recipe"), dict) else {}
+        changed = sorted(k for k in set(recipe) | set(stored) if recipe.get(k) != stored.get(k))
         return None, None, f"stale: built for a different recipe ({', '.join(changed) or 'digest'} changed)"
-    if file_digest(model_path) != expected_sha:
+    try:
+        matches = file_digest(model_path) == expected_sha
+    except OSError:
+        return None, None, "corrupt: the model file cannot be read"
+    if not matches:
         return None, None, "corrupt: the model file does not match its checksum"
     try:
         model = keras.saving.load_model(model_path, compile=False)
     except Exception as error:  # any failure to deserialise means the entry cannot be used
         return None, None, f"corrupt: the model file does not load ({type(error).__name__})"
-    return model, manifest.get("record", {}), None
+    return model, record, None
+
+
+def _model_bytes(model, name: str) -> bytes:
+    """The ``.keras`` file of ``model`` (Keras insists on the suffix), made in a private scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="nbexplain-save-") as scratch:
+        path = Path(scratch) / f"{name}.keras"
+        model.save(path)
+        return path.read_bytes()
 
 
 def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
@@ -80,7 +146,8 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
 
     ``build`` returns ``(model, record)``; ``record`` (JSON-able: epochs, errors, seconds ...)
     is stored beside the model and returned with it, plus a ``"cache"`` entry saying whether the
-    model was loaded or built, and why it was built.
+    model was loaded or built, and why it was built. When the entry must be built, a folder that
+    cannot take it is refused before ``build`` runs (:class:`~nbexplain.errors.CacheError`).
     """
     folder = cache_dir()
     model_path, manifest_path = folder / f"{name}.keras", folder / f"{name}.json"
@@ -89,24 +156,29 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
     )
     if model is not None:
         return model, {**record, "cache": {"path": str(model_path), "status": "loaded"}}
+    require_writable(folder, f"the demo model {name!r} ({reason})", (model_path, manifest_path))
     if reason.startswith("corrupt"):
         warnings.warn(
             f"The cached demo model {model_path} is {reason}; rebuilding it.", CacheRebuildWarning, stacklevel=3
         )
     model, record = build()
-    partial = folder / f".{name}.{os.getpid()}.keras"
-    model.save(partial)
-    manifest = {
-        "name": name,
-        "recipe": recipe,
-        "recipe_digest": recipe_digest(recipe),
-        "sha256": file_digest(partial),
-        "record": record,
-    }
-    partial_manifest = folder / f".{name}.{os.getpid()}.json"
-    partial_manifest.write_text(json.dumps(manifest, indent=2, default=str))
-    os.replace(partial, model_path)
-    os.replace(partial_manifest, manifest_path)
+    try:
+        data = _model_bytes(model, name)
+        manifest = {
+            "name": name,
+            "recipe": recipe,
+            "recipe_digest": recipe_digest(recipe),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "record": record,
+        }
+        text = json.dumps(manifest, indent=2, default=str)
+        # The model first, then its manifest: an interruption between them leaves a new model beside
+        # the old manifest, which the checksum reports as corrupt (rebuilt), never a wrong model.
+        write_bytes(model_path, data)
+        write_text(manifest_path, text)
+    except OSError as error:  # the trained model is not thrown away for want of disk space
+        store_failed(f"The trained demo model {name!r}", folder, error)
+        return model, {**record, "cache": {"path": None, "status": "built, not stored", "reason": reason}}
     return model, {**record, "cache": {"path": str(model_path), "status": "built", "reason": reason}}
 
 

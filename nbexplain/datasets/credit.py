@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..credit.reasons import ReasonCatalogue, ReasonCode
+from ..errors import ArgumentError, row_list, whole_number
 
 STATIC_FEATURES = ("LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE")
 STATUS_FEATURES = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
@@ -149,6 +150,8 @@ def make_credit_default(n: int = 30_000, seed: int = 0):
     """
     import pandas as pd
 
+    n = whole_number("n", n, minimum=1, meaning="the number of clients to draw")
+    seed = whole_number("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     sex = np.where(rng.random(n) < 0.6, 2, 1)
     education = rng.choice(_EDUCATION_LEVELS, n, p=_EDUCATION_P / _EDUCATION_P.sum())
@@ -183,8 +186,48 @@ def make_credit_default(n: int = 30_000, seed: int = 0):
     return frame
 
 
+def require_columns(frame, columns, who: str, *, numeric: bool = True, finite: bool = False) -> None:
+    """Refuse a ``frame`` that is not a DataFrame holding ``columns`` (numeric ones, and finite
+    ones when ``finite``), with an :class:`~nbexplain.errors.ArgumentError` naming what is wrong."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
+
+    if not isinstance(frame, pd.DataFrame):
+        raise ArgumentError(
+            f"{who}: frame must be a pandas DataFrame with the UCI columns (make_credit_default() or "
+            f"load_credit_default(path) return one); got {type(frame).__name__}."
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ArgumentError(
+            f"{who}: frame lacks {len(missing)} of the {len(columns)} columns it needs: {missing}. "
+            "make_credit_default() and load_credit_default(path) give the UCI columns."
+        )
+    if not numeric:
+        return
+    text = [
+        c
+        for c in columns
+        if not (is_numeric_dtype(frame[c].dtype) or is_bool_dtype(frame[c].dtype)) or is_complex_dtype(frame[c].dtype)
+    ]
+    if text:
+        kinds = sorted({str(frame[c].dtype) for c in text})
+        raise ArgumentError(f"{who}: the column(s) {text} are not numeric (dtype {', '.join(kinds)}); convert them.")
+    if finite:
+        values = frame[list(columns)].to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=1))
+            cols = [columns[c] for c in np.flatnonzero(bad.any(axis=0))]
+            raise ArgumentError(
+                f"{who}: NaN, missing or infinite values in {len(rows)} row(s) (index "
+                f"{row_list(rows, list(frame.index))}), column(s) {cols}. Impute or drop those rows first."
+            )
+
+
 def split_credit(frame):
     """``(X, y)``: the 23 features as a DataFrame and the default flag as a Series."""
+    require_columns(frame, (*CREDIT_FEATURES, CREDIT_TARGET), "split_credit", numeric=False)
     return frame[list(CREDIT_FEATURES)], frame[CREDIT_TARGET]
 
 
@@ -196,6 +239,9 @@ def credit_sequences(frame) -> dict:
     September (``PAY_0``, ``BILL_AMT1``, ``PAY_AMT1``); ``static`` holds ``STATIC_FEATURES``.
     """
     groups = (STATUS_FEATURES, BILL_FEATURES, PAYMENT_FEATURES)
+    require_columns(
+        frame, (*STATIC_FEATURES, *STATUS_FEATURES, *BILL_FEATURES, *PAYMENT_FEATURES), "credit_sequences", finite=True
+    )
     history = np.stack([frame[list(group[::-1])].to_numpy(dtype=np.float32) for group in groups], axis=-1)
     return {"history": history, "static": frame[list(STATIC_FEATURES)].to_numpy(dtype=np.float32)}
 

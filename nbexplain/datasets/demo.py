@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._files import write_text
 from .._tensorflow import keras_module
 from ..credit.adverse import ReasonRecipe, reference_ranges
 from ..credit.recipes import documented_baselines
 from ..engine import IntegratedGradients, Sensitivity
 from ..engine.comparisons import surrogate_importances
 from ..engine.selection import Candidate, error_rate, fit_classifier, retrain_comparison
-from ..errors import unknown_name
+from ..errors import ArgumentError, row_list, true_or_false, unknown_name, whole_number
 from ..model._keras import fingerprint
 from ..model.artifact import InputRecipe, ModelArtifact, inputs_from_rows
 from ..results.serial import freeze_mapping, frozen_array
 from . import models
-from ._cache import cache_dir, cached_model
+from ._cache import cache_dir, cached_model, require_writable, store_failed
 from .credit import (
     BILL_FEATURES,
     CREDIT_FEATURES,
@@ -45,6 +47,8 @@ from .credit import (
 DEMO_FORMAT = 1
 DEMOS = ("credit_fcn", "credit_lstm")
 OUTCOME_LABELS = ("no default", "default")
+#: Fewest rows a credit model is trained on: 25 to train (a tenth of them to stop early), 5 to test.
+MIN_ROWS = 30
 
 
 def standardisation(values) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +147,72 @@ def _frame_fingerprint(frame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
 
 
+def check_credit_frame(frame, who: str = "fit_credit_model") -> None:
+    """A frame a credit model can be trained on: a DataFrame with the 23 UCI features (finite
+    numbers) and the target (0/1, both present, no NaN or text), at least ``MIN_ROWS`` rows.
+    Anything else is an :class:`~nbexplain.errors.ArgumentError` naming the columns and rows."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
+
+    wanted = (*CREDIT_FEATURES, CREDIT_TARGET)
+    if not isinstance(frame, pd.DataFrame):
+        raise ArgumentError(
+            f"{who}: frame must be a pandas DataFrame with the UCI columns {CREDIT_FEATURES[0]}, ..., "
+            f"{CREDIT_FEATURES[-1]} and {CREDIT_TARGET!r}; got {type(frame).__name__}. make_credit_default() and "
+            "load_credit_default(path) return one."
+        )
+    columns = [str(c) for c in frame.columns]
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise ArgumentError(
+            f"{who}: frame lacks the column(s) {missing}; it needs the 23 UCI features and the 0/1 target "
+            f"{CREDIT_TARGET!r} (make_credit_default() and load_credit_default(path) give them)."
+        )
+    twice = sorted({c for c in columns if columns.count(c) > 1 and c in wanted})
+    if twice:
+        raise ArgumentError(f"{who}: frame has the column(s) {twice} more than once; keep one of each.")
+    if len(frame) < MIN_ROWS:
+        raise ArgumentError(
+            f"{who}: frame has {len(frame)} rows; a credit model needs at least {MIN_ROWS} (5/6 to train, 1/6 to test)."
+        )
+    labels = list(frame.index)
+    text = [c for c in CREDIT_FEATURES if not is_numeric_dtype(frame[c].dtype) or is_complex_dtype(frame[c].dtype)]
+    if text:
+        raise ArgumentError(f"{who}: the feature column(s) {text} are not numeric; the UCI features are numbers.")
+    values = frame[list(CREDIT_FEATURES)].to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows, cols = np.flatnonzero(bad.any(axis=1)), np.flatnonzero(bad.any(axis=0))
+        raise ArgumentError(
+            f"{who}: NaN, missing or infinite feature values in {len(rows)} row(s) (index {row_list(rows, labels)}), "
+            f"column(s) {[CREDIT_FEATURES[c] for c in cols]}. Impute or drop those rows first."
+        )
+    target = frame[CREDIT_TARGET]
+    if not (is_numeric_dtype(target.dtype) or is_bool_dtype(target.dtype)) or is_complex_dtype(target.dtype):
+        numbers = pd.to_numeric(target.astype(object), errors="coerce")
+        rows = np.flatnonzero(numbers.isna().to_numpy() | target.map(lambda v: isinstance(v, str)).to_numpy())
+        shown = ", ".join(sorted({repr(target.iloc[r]) for r in rows[:50]})[:5])
+        raise ArgumentError(
+            f"{who}: the target {CREDIT_TARGET!r} must hold the numbers 0 (no default) and 1 (default); it has dtype "
+            f"{target.dtype}"
+            + (f" with values like {shown} (index {row_list(rows, labels)})" if len(rows) else "")
+            + ". Map it to 0/1 first."
+        )
+    flags = target.to_numpy(dtype=float, na_value=np.nan)
+    odd = np.flatnonzero(~np.isin(flags, (0.0, 1.0)))
+    if odd.size:
+        shown = sorted({repr(v) for v in flags[odd][:20].tolist()})
+        raise ArgumentError(
+            f"{who}: the target {CREDIT_TARGET!r} must be 0 or 1 in every row; {odd.size} row(s) are not (index "
+            f"{row_list(odd, labels)}; values {', '.join(shown)}). Drop or fix those rows."
+        )
+    if len(np.unique(flags)) < 2:
+        raise ArgumentError(
+            f"{who}: the target {CREDIT_TARGET!r} is {int(flags[0])} in every row; a classifier needs both "
+            "defaults (1) and non-defaults (0)."
+        )
+
+
 def fit_credit_model(
     frame,
     kind: str = "credit_fcn",
@@ -162,6 +232,18 @@ def fit_credit_model(
     """
     if kind not in DEMOS:
         raise unknown_name("model kind", kind, DEMOS)
+    seed = whole_number("seed", seed, minimum=0, meaning="of the split and the initial weights")
+    epochs = whole_number("epochs", epochs, minimum=1, meaning="the most training epochs")
+    rebuild, progress = true_or_false("rebuild", rebuild), true_or_false("progress", progress)
+    if cache_name is not None and not (
+        isinstance(cache_name, str) and re.fullmatch(r"[A-Za-z0-9_][\w.\-]*", cache_name)
+    ):
+        raise ArgumentError(
+            f"cache_name must be a file name of letters, digits, '_', '-' and '.' (not starting with '.' or "
+            f"'-'), or None for one made from the data; got {cache_name!r}."
+        )
+    check_credit_frame(frame)
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     n = len(frame)
     train, test = split_rows(n, seed=seed)
     grids = credit_input_columns(kind)
@@ -172,7 +254,7 @@ def fit_credit_model(
         raw = training[list(columns.reshape(-1))].to_numpy(dtype=np.float64).reshape(len(training), *columns.shape)
         channels = SEQUENCE_CHANNELS if columns.ndim > 1 else None
         recipes.append(InputRecipe(name, grid, *standardisation(raw), feature_names=channels))
-    target = frame[CREDIT_TARGET].to_numpy()
+    target = frame[CREDIT_TARGET].to_numpy(dtype=float).astype(np.int64)
     inputs = inputs_from_rows(tuple(recipes), frame)
     take = lambda rows: _take(inputs, rows)  # noqa: E731
 
@@ -247,8 +329,10 @@ def load_demo(
     rebuild : train again even when a valid cached model exists.
     progress : show a progress bar over training epochs.
     """
-    if name not in DEMOS:
+    if not isinstance(name, str) or name not in DEMOS:
         raise unknown_name("demo", name, DEMOS)
+    n = whole_number("n", n, minimum=MIN_ROWS, meaning="clients of generated data to train and test on")
+    epochs = whole_number("epochs", epochs, minimum=1, meaning="the most training epochs")
     return fit_credit_model(
         make_credit_default(n, seed=seed),
         name,
@@ -289,14 +373,22 @@ def selection_experiment(
 
     if demo.name != "credit_fcn":
         raise unknown_name("demo with a selection experiment", demo.name, ["credit_fcn"])
+    n_all = len(CREDIT_FEATURES)
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise ArgumentError(f"ks must be a sequence of feature counts between 1 and {n_all}; got {ks!r}.")
+    ks = [whole_number("each k in ks", k, minimum=1, maximum=n_all, meaning="a number of top features") for k in ks]
+    if not ks:
+        raise ArgumentError(f"ks must name at least one feature count between 1 and {n_all}; got an empty sequence.")
+    epochs = whole_number("epochs", epochs, minimum=1, meaning="the most training epochs per retrain")
+    repeats = whole_number("repeats", repeats, minimum=1, meaning="trainings per feature count")
     path = selection_path(demo)
     recipe = _selection_recipe(demo, ks, epochs, repeats)
     cached = cached_selection_errors(demo, recipe)
     if cached is not None:
         return cached
+    require_writable(path.parent, "the selection experiment", (path,))
     train, test = demo.rows(demo.train_rows), demo.rows(demo.test_rows)
     ranked = demo.explainer().explain(train).global_importance().sorted().feature_names
-    n_all = len(ranked)
 
     def network(k):
         return lambda seed: models.credit_network(k, seed=seed, hidden=64 if k == n_all else 32)
@@ -314,7 +406,10 @@ def selection_experiment(
     )
     summary = result.summary()
     errors = {k: float(summary.loc[f"top {k}", "test_error mean"]) for k in recipe["ks"]}
-    path.write_text(json.dumps({"recipe": recipe, "errors": {str(k): v for k, v in errors.items()}}, indent=2))
+    try:
+        write_text(path, json.dumps({"recipe": recipe, "errors": {str(k): v for k, v in errors.items()}}, indent=2))
+    except OSError as error:  # the experiment's result is returned all the same
+        store_failed("The selection experiment", path.parent, error)
     return errors
 
 
@@ -331,7 +426,7 @@ def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict
         if stored["recipe"]["model"] != wanted or (recipe is not None and stored["recipe"] != recipe):
             return None
         return {int(k): float(v) for k, v in stored["errors"].items()}
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import real_number, whole_number
+
 HELOC_FEATURES = (
     "ExternalRiskEstimate",
     "MSinceOldestTradeOpen",
@@ -88,6 +90,11 @@ def make_heloc(n: int = 10_459, seed: int = 0, empty_share: float = 588 / 10_459
     """
     import pandas as pd
 
+    n = whole_number("n", n, minimum=1, meaning="the number of applications to draw")
+    seed = whole_number("seed", seed, minimum=0)
+    empty_share = real_number(
+        "empty_share", empty_share, minimum=0, maximum=1, meaning="the share of rows without a bureau record"
+    )
     rng = np.random.default_rng(seed)
     normal = lambda: rng.standard_normal(n)  # noqa: E731
     q = normal()

@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import real_number, true_or_false, whole_number
+
 SEQUENCE_FEATURES = ("x1", "x2", "x3")
 TRUE_LAGS = {"x1": 1, "x2": 3}
 
 
 def make_lagged_process(n: int = 4000, tau: int = 8, seed: int = 0, noise_sd: float = 0.05, many_to_many: bool = False):
     """Return ``(X, y)``: X of shape (n, tau, 3); y (n,) at the last step, or (n, tau, 1) at every step."""
+    n = whole_number("n", n, minimum=1, meaning="the number of sequences to draw")
+    tau = whole_number("tau", tau, minimum=1, meaning="the number of time steps")
+    seed = whole_number("seed", seed, minimum=0)
+    noise_sd = real_number("noise_sd", noise_sd, minimum=0, meaning="the standard deviation of eps")
+    many_to_many = true_or_false("many_to_many", many_to_many)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, tau, 3)).astype("float32")
     y = np.zeros((n, tau), dtype="float32")

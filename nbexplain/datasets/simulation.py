@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ArgumentError, real_number, whole_number
+
 SIMULATION_FEATURES = ("X1", "X2", "X3", "X4", "X5")
 
 
@@ -19,6 +21,9 @@ def make_simulation(n: int = 10_000, seed: int = 0, noise_variance: float = 0.01
     """Draw ``n`` rows of the section-3 process; returns ``(X DataFrame, y Series)``."""
     import pandas as pd
 
+    n = whole_number("n", n, minimum=1, meaning="the number of rows to draw")
+    seed = whole_number("seed", seed, minimum=0)
+    noise_variance = real_number("noise_variance", noise_variance, minimum=0, meaning="the variance of eps")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, 5))
     y = np.cos(x[:, 0]) + np.sin(x[:, 1]) + 2 * x[:, 2] + x[:, 3] + x[:, 4] / 100
@@ -35,7 +40,15 @@ def simulation_importance(X=None) -> np.ndarray:
     if X is None:
         rms = np.array([np.sqrt((1 - np.exp(-2)) / 2), np.sqrt((1 + np.exp(-2)) / 2), 2.0, 1.0, 0.01])
     else:
-        x = np.asarray(X, dtype=float)
+        try:
+            x = np.asarray(X, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentError("X must be numbers of shape (n, 5): the columns X1..X5 of make_simulation().") from None
+        if x.ndim != 2 or x.shape[1] != 5 or x.shape[0] == 0 or not np.isfinite(x).all():
+            raise ArgumentError(
+                f"X must be finite numbers of shape (n, 5) with n >= 1 (the columns X1..X5 of make_simulation()); "
+                f"got shape {x.shape}" + ("" if x.size == 0 or np.isfinite(x).all() else " with NaN or inf") + "."
+            )
         derivatives = np.column_stack(
             [-np.sin(x[:, 0]), np.cos(x[:, 1]), np.full(len(x), 2.0), np.ones(len(x)), np.full(len(x), 0.01)]
         )

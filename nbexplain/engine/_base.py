@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -88,7 +88,20 @@ class Explainer(Parameters):
 
 def group_columns(groups: Mapping | None) -> dict:
     """``{group: [columns]}`` with a single column name accepted for a one-column group."""
-    return {str(k): [v] if isinstance(v, str) else [str(c) for c in v] for k, v in (groups or {}).items()}
+    if groups is None:
+        return {}
+    shape = "groups must be a dict {group name: [column names]}, e.g. {'EDUCATION': ['edu_school', 'edu_uni']}"
+    if not isinstance(groups, Mapping):
+        raise InputDataError(f"{shape}; got {groups!r}.")
+    out = {}
+    for k, v in groups.items():
+        if isinstance(v, str):
+            out[str(k)] = [v]
+        elif isinstance(v, bytes | Mapping) or not isinstance(v, Iterable):
+            raise InputDataError(f"{shape}; group {k!r} has {v!r} instead of a list of column names.")
+        else:
+            out[str(k)] = [str(c) for c in v]
+    return out
 
 
 def resolve_groups(groups: Mapping | None, prepared: PreparedData, exclude: tuple = ()) -> dict:
@@ -187,10 +200,29 @@ class GradientExplainer(Explainer):
         """The score this explainer explains, as asked (names allowed)."""
         if not isinstance(self.logit, (bool, np.bool_)):
             raise NBExplainError(f"logit must be True or False; got {self.logit!r}.")
-        return OutputSelection(self.output, self.target, self.labels, bool(self.logit), self.time_step)
+        labels = self.labels
+        if labels is not None and (isinstance(labels, str | bytes | Mapping) or not isinstance(labels, Iterable)):
+            raise NBExplainError(
+                f"labels must be a list of class labels, one per unit of the output (e.g. ('no default', "
+                f"'default')); got {labels!r}."
+            )
+        return OutputSelection(
+            self.output, self.target, None if labels is None else tuple(labels), bool(self.logit), self.time_step
+        )
+
+    def check_shared(self) -> None:
+        """Refuse shared keywords of the wrong kind before any work (their use comes later)."""
+        group_columns(self.groups)
+        if self.embeddings is not None and not isinstance(self.embeddings, Mapping):
+            raise NBExplainError(
+                f"embeddings must be a dict {{input name: Embedding layer name}}; got {self.embeddings!r}."
+            )
+        if self.progress is not None and not isinstance(self.progress, (bool, np.bool_)):
+            raise NBExplainError(f"progress must be True, False or None (automatic); got {self.progress!r}.")
 
     def plan(self, X: Any) -> GradientPlan:
         """Check ``X`` against the model and the selection; trace (or reuse) the gradient function."""
+        self.check_shared()
         return plan_gradients(self.model, X, self.selection, self.feature_names, self.embeddings)
 
     def layout(self, plan: GradientPlan) -> tuple:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensorflow import tensorflow_module
-from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, NotDifferentiableError, row_list
+from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, OutputSelectionError, row_list
 from ..model import _keras
 from ..model.inputs import PreparedData, prepare_inputs
 from ..model.outputs import OutputSelection, ResolvedOutput, resolve_output
@@ -74,6 +74,23 @@ def check_finite_scores(scores: np.ndarray, labels: tuple | None = None, what: s
         )
 
 
+def check_finite_gradients(grads: dict, labels: tuple | None = None, what: str = "the explained rows") -> None:
+    """A NaN or inf derivative (a finite score at a point where the model is not differentiable,
+    or overflows) is an error naming the rows: it would otherwise reach every importance silently."""
+    bad = None
+    for g in grads.values():
+        rows = ~np.isfinite(np.asarray(g).reshape(len(g), -1)).all(axis=1)
+        bad = rows if bad is None else bad | rows
+    if bad is not None and bad.any():
+        positions = np.flatnonzero(bad)
+        raise NonFiniteScoreError(
+            f"The derivative of the explained score is NaN or inf for {len(positions)} of {len(bad)} of {what} "
+            f"(rows {row_list(positions, labels)}), although the scores are finite: the model is not "
+            "differentiable there (a square root or a log at 0, a division by 0) or overflows. Explain other rows, "
+            "or make the model smooth there (for example sqrt(x + eps))."
+        )
+
+
 @dataclass(frozen=True)
 class GradientPass:
     """The result of one pass: selected scores, per-input gradients, and the data they came from."""
@@ -124,8 +141,15 @@ class GradientPlan:
     def rows_per_chunk(self, batch_size: int | None = None, per_row_factor: int = 1) -> int:
         """Rows of one chunk: ``batch_size``, else about ``CHUNK_ELEMENTS`` numbers."""
         if batch_size is not None:
-            if isinstance(batch_size, bool) or int(batch_size) != batch_size or int(batch_size) < 1:
-                raise NBExplainError(f"batch_size must be a positive whole number of rows, got {batch_size!r}.")
+            if (
+                isinstance(batch_size, bool | np.bool_)
+                or not isinstance(batch_size, int | np.integer)
+                or batch_size < 1
+            ):
+                raise NBExplainError(
+                    f"batch_size must be a positive whole number of rows (or None for automatic chunks), got "
+                    f"{batch_size!r}."
+                )
             return int(batch_size)
         per_row = sum(int(np.prod(self.prepared.arrays[n].shape[1:])) for n in self.names)
         return max(64, CHUNK_ELEMENTS // max(per_row * self.output_steps * per_row_factor, 1))
@@ -179,16 +203,7 @@ class GradientPlan:
             for name in self.names:
                 grads[name][start:stop] = g[name]
         check_finite_scores(score, labels, what)
-        broken = np.zeros(n, dtype=bool)
-        for values in grads.values():
-            broken |= ~np.isfinite(values.reshape(n, -1)).all(axis=1)
-        if broken.any():
-            where = np.flatnonzero(broken)
-            raise NotDifferentiableError(
-                f"The gradient of the score is NaN or inf at {len(where)} of {n} of {what} (rows "
-                f"{row_list(where, labels)}) although the score itself is finite: the model is not differentiable "
-                "there (a square root or a log at zero, a division by a tiny number)."
-            )
+        check_finite_gradients(grads, labels, what)
         return score, grads
 
 
@@ -233,6 +248,15 @@ def plan_gradients(
     shapes = [prepared.arrays[n].shape[1:] for n in prepared.names]
     probe_outputs = output_specs(model, prepared, structure, tuple(shapes))
     resolved = resolve_output(model, probe_outputs, selection)
+    if selection.labels is not None:
+        shape = _keras.flatten_outputs(probe_outputs)[resolved.index].shape
+        units = int(shape[-1]) if len(shape) > 1 else 1
+        if len(selection.labels) != units:
+            raise OutputSelectionError(
+                f"labels={selection.labels!r} names {len(selection.labels)} class(es) but output "
+                f"{resolved.name!r} has {units} unit(s): give one label per unit, in unit order (or no labels "
+                "and target=unit index)."
+            )
     dtypes = [str(prepared.arrays[n].dtype) for n in prepared.names]
     function = gradient_function(model, resolved, prepared.names, structure, shapes, dtypes, embeddings)
     grad_shapes = tuple(

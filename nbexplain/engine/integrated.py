@@ -29,13 +29,17 @@ from typing import Any
 import numpy as np
 
 from .._tensorflow import tensorflow_module
-from ..errors import NBExplainError, OutputSelectionError, unknown_name
+from ..errors import NBExplainError, NonFiniteScoreError, OutputSelectionError, row_list, unknown_name
 from ..results import Attributions
 from ._base import GradientExplainer, warn_all
 from ._gradients import GradientFunction
 from ._plan import GradientPlan
 from ._quadrature import RULES, quadrature
 from .baselines import BaselineContext, PairedBaseline, ResolvedBaseline, as_baseline
+
+#: The most quadrature points per path: Gauss-Legendre nodes cost O(steps^3) to compute, and no
+#: float32 model gains anything from more points of either kind.
+MAX_STEPS = {rule: 4096 if rule == "gausslegendre" else 65536 for rule in RULES}
 
 FORMULA = "A_e = (x_e - b_e) * sum_k w_k df/dx_e(b + a_k (x - b));  error = |sum_e A_e - (f(x) - f(b))|"
 
@@ -126,15 +130,18 @@ class IntegratedGradients(GradientExplainer):
 
     def check_params(self) -> None:
         """Refuse parameters that cannot be used, naming the accepted values."""
-        if self.rule not in RULES:
+        if not isinstance(self.rule, str) or self.rule not in RULES:
             raise unknown_name("quadrature rule", self.rule, RULES)
-        if self.steps != "auto" and not (_whole(self.steps) and int(self.steps) >= 1):
+        limit = MAX_STEPS[self.rule]
+        if self.steps != "auto" and not (_whole(self.steps) and 1 <= int(self.steps) <= limit):
             raise NBExplainError(
-                f"steps must be a positive whole number of quadrature points or 'auto'; got {self.steps!r}."
+                f"steps must be a positive whole number of quadrature points or 'auto' (at most {limit:,} for rule "
+                f"{self.rule!r}); got {self.steps!r}."
             )
-        if not (_whole(self.min_steps) and _whole(self.max_steps) and 1 <= self.min_steps <= self.max_steps):
+        if not (_whole(self.min_steps) and _whole(self.max_steps) and 1 <= self.min_steps <= self.max_steps <= limit):
             raise NBExplainError(
-                f"Need whole numbers 1 <= min_steps <= max_steps; got {self.min_steps!r} and {self.max_steps!r}."
+                f"Need whole numbers 1 <= min_steps <= max_steps <= {limit:,} (rule {self.rule!r}); got "
+                f"{self.min_steps!r} and {self.max_steps!r}."
             )
         if (
             isinstance(self.tolerance, (bool, np.bool_))
@@ -213,6 +220,16 @@ class IntegratedGradients(GradientExplainer):
         every pair in chunks; otherwise ``max_pairs`` pairs are drawn uniformly (seeded) and each
         feature's mean comes with its standard error. The result has one sample, ``"A - B"``.
         """
+        if isinstance(labels, str | bytes) or not isinstance(labels, tuple | list) or len(labels) != 2:
+            raise NBExplainError(
+                f"labels must be a pair of population names, e.g. ('denied', 'approved'); got {labels!r}."
+            )
+        if not (_whole(max_pairs) and max_pairs >= 1):
+            raise NBExplainError(f"max_pairs must be a positive whole number of (a, b) pairs; got {max_pairs!r}.")
+        if exact is not None and not isinstance(exact, bool | np.bool_):
+            raise NBExplainError(f"exact must be True, False or None (exact when |A| |B| <= max_pairs); got {exact!r}.")
+        if not (_whole(seed) and seed >= 0):
+            raise NBExplainError(f"seed must be a whole number >= 0 (of the sampled pairs); got {seed!r}.")
         plan = self._plan(A)
         second = plan.prepare(B, f"population {labels[1]!r}")
         xs, bs = plan.prepared.arrays, second.arrays
@@ -369,6 +386,7 @@ class IntegratedGradients(GradientExplainer):
             x = {name: xs[name][i] for name in plan.names}  # (p, *shape), in the model's dtype
             b = {name: bs[name][j] for name in plan.names}
             integrals = path_integral(plan.function, x, b, nodes, weights)  # {input: (p, elements)}
+            _check_path(integrals, i, plan.prepared.sample_labels)
             for name in plan.names:
                 delta = x[name].astype(np.float64) - b[name]  # exact: the attributions' factor
                 out[name][start : start + len(i)] = integrals[name].reshape(delta.shape) * delta
@@ -409,6 +427,23 @@ class IntegratedGradients(GradientExplainer):
         return (
             f"{missed} of {error.size} samples have a completeness error above {self.tolerance:g} (largest "
             f"{error.max():.3g}) {advice}."
+        )
+
+
+def _check_path(integrals: dict, rows: np.ndarray, labels: tuple) -> None:
+    """A NaN or inf gradient somewhere on the path from the baseline to a sample (the path leaves
+    the model's float range, or passes a point where the model is not differentiable) is an error:
+    the attribution would be NaN or inf, silently."""
+    bad = np.zeros(len(rows), dtype=bool)
+    for values in integrals.values():
+        bad |= ~np.isfinite(values.reshape(len(rows), -1)).all(axis=1)
+    if bad.any():
+        samples = sorted(set(np.asarray(rows)[bad].tolist()))
+        raise NonFiniteScoreError(
+            f"The gradient is NaN or inf on the straight path from the baseline to sample(s) "
+            f"{row_list(samples, labels)}: the points between them leave the model's float range (values or "
+            "differences beyond about 3.4e38 for float32) or the model is not differentiable on the way (a square "
+            "root or a log at 0). Rescale the inputs, choose a baseline nearer the samples, or use Sensitivity."
         )
 
 

@@ -8,6 +8,7 @@ an empty data set, names that do not match.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,11 +122,39 @@ def _to_array(raw, name, wanted=None):
         raw = raw.to_numpy()
     elif hasattr(raw, "numpy") and callable(raw.numpy):
         raw = raw.numpy()
-    array = np.asarray(raw)
+    if isinstance(raw, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(raw)
+        if masked.any():
+            rows = np.flatnonzero(masked.reshape(masked.shape[0], -1).any(axis=1)) if masked.ndim else np.array([0])
+            raise InputDataError(
+                f"Input {name!r} is a masked array with masked (missing) values in {len(rows)} row(s) (positions "
+                f"{row_list(rows)}); the values under the mask are not data. Impute or drop those rows, then pass "
+                "a plain array."
+            )
+        raw = raw.filled()
+    try:
+        array = np.asarray(raw)
+    except (TypeError, ValueError) as error:  # ragged nested lists, objects numpy cannot hold
+        raise InputDataError(
+            f"Input {name!r} cannot be read as an array of samples ({str(error).split('. ')[0]}): every sample "
+            "needs the same number of values. Pass a rectangular numpy array or DataFrame."
+        ) from None
     if array.dtype == object:
         try:
             array = array.astype(float)
         except (TypeError, ValueError):
+            import pandas as pd
+
+            missing = np.asarray(pd.isna(array), dtype=bool).reshape(array.shape)
+            if missing.any() and array.ndim:
+                rows = np.flatnonzero(missing.reshape(array.shape[0], -1).any(axis=1))
+                if index is not None and tuple(index) == tuple(range(len(index))):
+                    index = None  # a default index: labels are the positions
+                raise InputDataError(
+                    f"Input {name!r} has missing values (None, pd.NA) in {len(rows)} row(s) ("
+                    f"{'labels' if index is not None else 'positions'} {row_list(rows, index)}). Impute or drop "
+                    "those rows before explaining."
+                ) from None
             raise InputDataError(
                 f"Input {name!r} holds values that are not numbers (dtype object). Convert it to a numeric array first."
             ) from None
@@ -163,6 +192,42 @@ def _check_shape(array, spec: ModelInput):
                 f"but the data has {a} (shape {array.shape})."
             )
     return array
+
+
+def _names_list(value, input_name) -> list:
+    """Feature names as a list of strings: a list, tuple, Index or array of names; never a
+    single string (its letters would silently become names) or a number."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise InputDataError(
+            f"feature_names for input {input_name!r} must be a list of names, one per feature (for example "
+            f"list(X.columns)); got {value!r}."
+        )
+    return [str(g) for g in value]
+
+
+def _cast(array, spec_name, columns, labels, compute_dtype):
+    """``array`` as ``compute_dtype``; finite values too large for it are an error naming the rows
+    (they would otherwise become inf and be reported as if the data held inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = np.array(array, dtype=compute_dtype, copy=True, order="C")
+    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize > cast.dtype.itemsize:
+        overflow = np.isfinite(array) & ~np.isfinite(cast)
+        if overflow.any():
+            flat = overflow.reshape(array.shape[0], -1, array.shape[-1] if array.ndim > 1 else 1)
+            rows = np.flatnonzero(flat.any(axis=(1, 2)))
+            cols = np.flatnonzero(flat.any(axis=(0, 1)))
+            names = (
+                [columns[c] for c in cols] if columns is not None and len(columns) == flat.shape[2] else cols.tolist()
+            )
+            if labels is not None and tuple(labels) == tuple(range(len(labels))):
+                labels = None
+            raise InputDataError(
+                f"Input {spec_name!r} has values too large for the model's {compute_dtype} (beyond "
+                f"{float(np.finfo(compute_dtype).max):.3g} in size) in {len(rows)} row(s) "
+                f"({'labels' if labels is not None else 'positions'} {row_list(rows, labels)}) and feature(s) "
+                f"{names[:20]}. Rescale those features (or fix the values) before explaining."
+            )
+    return cast
 
 
 def _check_finite(array, spec_name, columns, labels=None):
@@ -203,6 +268,7 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
     model_inputs = list(model_inputs)
     several = len(model_inputs) > 1
     if feature_names is not None and not isinstance(feature_names, dict):
+        _names_list(feature_names, model_inputs[0].name if len(model_inputs) == 1 else "of the model")
         if several:
             raise InputDataError("The model has several inputs: give feature_names as a dict {input name: names}.")
         feature_names = {model_inputs[0].name: feature_names}
@@ -213,7 +279,7 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
     arrays, names_out, notes, labels, n = {}, {}, [], None, None
     for spec, raw in zip(model_inputs, _split_by_input(X, model_inputs)):
         given = feature_names.get(spec.name)
-        given = None if given is None else [str(g) for g in given]
+        given = None if given is None else _names_list(given, spec.name)
         array, columns, index = _to_array(raw, spec.name, given)
         if array.ndim == 0:
             raise InputDataError(f"Input {spec.name!r} is a scalar; pass an array of samples.")
@@ -240,7 +306,7 @@ def prepare_inputs(X, model_inputs, feature_names=None, compute_dtype="float32",
         else:
             if not np.issubdtype(array.dtype, np.floating):
                 notes.append(f"input {spec.name!r} of dtype {array.dtype} was cast to {compute_dtype}")
-            array = np.array(array, dtype=compute_dtype, copy=True, order="C")
+            array = _cast(array, spec.name, given or columns, index, compute_dtype)
         width = array.shape[-1] if array.ndim > 1 else 1
         if array.ndim == 1:
             array = array[:, None]
