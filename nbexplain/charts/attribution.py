@@ -6,8 +6,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NBExplainError
-from ._base import NEGATIVE, NEUTRAL, POSITIVE, figure, require_explanation
-from .importance import nice_ceiling
+from ._base import (
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    Chart,
+    axis_range,
+    figure,
+    file_stem,
+    require_explanation,
+    round_ticks,
+    set_left_margin,
+    shorten,
+)
 
 #: Series of the stacked waterfall: an invisible offset, then a rise, a fall or a level.
 _SERIES = ("offset", "raises", "lowers", "level")
@@ -31,12 +42,14 @@ def waterfall_rows(contributions, baseline: float, score: float) -> tuple:
     return rows
 
 
-class Waterfall:
+class Waterfall(Chart):
     """Horizontal waterfall of a 1-D signed attribution over reasons (or features).
 
     The explanation's ``meta`` gives ``baseline_score`` and ``score_value`` (the two scores);
     red bars raise the score, blue bars lower it, grey bars are the two levels. Rows with zero
-    contribution are left out.
+    contribution are left out. The score axis runs from zero past the highest running total; a
+    label longer than :data:`~nbexplain.charts._base.MAX_LABEL` characters is shortened (give the
+    full statements beside the chart, as the reasons panel does).
     """
 
     def __init__(self, explanation=None, title: str = ""):
@@ -59,10 +72,10 @@ class Waterfall:
         )
         axes = [
             bqplot.Axis(scale=self.names, orientation="vertical"),
-            bqplot.Axis(scale=self.amount, label="score", tick_format=".2~g", num_ticks=4),
+            bqplot.Axis(scale=self.amount, label="score", tick_format=".3~g"),
         ]
-        self.figure = figure([self.bars], axes, title, height=320, left=230)
-        self.figure.layout.min_width = "520px"
+        self.figure = figure([self.bars], axes, title, height=320)
+        self.name = file_stem(title, "waterfall")
         self.rows = []
         if explanation is not None:
             self.update(explanation)
@@ -88,14 +101,18 @@ class Waterfall:
         for column, (_, start, end, kind) in enumerate(self.rows):
             heights[0, column] = min(start, end)
             heights[_SERIES.index(kind), column] = abs(end - start)
+        labels = [shorten(label) for label, *_ in self.rows]
+        low, high = axis_range([value for _, start, end, _ in self.rows for value in (start, end)])
         with self.bars.hold_sync():
-            self.bars.x = [label for label, *_ in self.rows]
+            self.bars.x = labels
             self.bars.y = heights
-            self.amount.max = nice_ceiling(max(max(start, end) for _, start, end, _ in self.rows))
+            self.amount.min, self.amount.max = low, high
+        self.figure.axes[1].tick_values = round_ticks(low, high, 4)
+        set_left_margin(self.figure, labels)
         return self
 
 
-class SignedBars:
+class SignedBars(Chart):
     """Horizontal bars of a signed 1-D explanation (largest magnitude at the top), red where
     positive and blue where negative; the tooltip adds a standard error when the meta has one."""
 
@@ -117,9 +134,11 @@ class SignedBars:
         )
         axes = [
             bqplot.Axis(scale=self.names, orientation="vertical"),
-            bqplot.Axis(scale=self.amount, label=label, tick_format=".2~g", num_ticks=5),
+            bqplot.Axis(scale=self.amount, label=label, tick_format=".3~g"),
         ]
         self.figure = figure([self.bars], axes, title, height=340, left=130)
+        self.name = file_stem(title, "signed-bars")
+        self.explanation = None
         if explanation is not None:
             self.update(explanation)
 
@@ -128,12 +147,18 @@ class SignedBars:
         labels = explanation.labels(explanation.dims[0])
         order = np.argsort(-np.abs(explanation.values), kind="stable")[: self.top]
         errors = explanation.meta.get("standard_error") or {}
-        names = [f"{labels[i]} ± {errors[labels[i]]:.2g}" if labels[i] in errors else str(labels[i]) for i in order]
+        names = [
+            f"{shorten(labels[i], 28)} ± {errors[labels[i]]:.2g}" if labels[i] in errors else shorten(labels[i])
+            for i in order
+        ]
         values = explanation.values[order]
-        limit = nice_ceiling(float(np.max(np.abs(values), initial=0.0)))
+        low, high = axis_range(values)
         with self.bars.hold_sync():
             self.bars.x = names
             self.bars.y = values
             self.bars.color = np.sign(values)
-            self.amount.min, self.amount.max = -limit, limit
+            self.amount.min, self.amount.max = low, high
+        self.figure.axes[1].tick_values = round_ticks(low, high)
+        set_left_margin(self.figure, names)
+        self.explanation = explanation
         return self

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import NEGATIVE, NEUTRAL, POSITIVE, figure, require_explanation
+from ._base import (
+    MAX_LABEL,
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    Chart,
+    axis_range,
+    figure,
+    file_stem,
+    require_explanation,
+    round_ticks,
+    set_left_margin,
+    shorten,
+)
 
 
 def _label(name, value) -> str:
+    """``name = value`` as a tick label; a long name is shortened so that the label keeps at most
+    :data:`MAX_LABEL` characters with its value (the table export has the full name)."""
     if value is None or not np.isfinite(value):
-        return str(name)
-    return f"{name} = {format_number(value)}"
+        return shorten(name)
+    shown = format_number(value)
+    return f"{shorten(name, max(MAX_LABEL - len(shown) - 3, 12))} = {shown}"
 
 
 def format_number(value) -> str:
@@ -26,7 +42,7 @@ def nice_ceiling(value: float) -> float:
     return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= value * (1 - 1e-12)))
 
 
-class ImportanceBars:
+class ImportanceBars(Chart):
     """Horizontal bars of a 1-D explanation, largest at the top, ``top`` bars at most.
 
     Colour shows the sign of the gradient when the explanation has one (red: raises the score,
@@ -55,9 +71,10 @@ class ImportanceBars:
         )
         axes = [
             bqplot.Axis(scale=self.names, orientation="vertical"),
-            bqplot.Axis(scale=self.amount, label="importance", tick_format=".3~g", num_ticks=5),
+            bqplot.Axis(scale=self.amount, label="importance", tick_format=".3~g"),
         ]
         self.figure = figure([self.bars], axes, title)
+        self.name = file_stem(title, "importance")
         self.explanation = None
         if explanation is not None:
             self.update(explanation)
@@ -70,17 +87,21 @@ class ImportanceBars:
         data = shown.data if shown.data is not None else [None] * len(names)
         signed = shown.signed if shown.signed is not None else np.full(len(names), np.nan)
         limit = float(np.nanmax(np.abs(signed))) if np.isfinite(signed).any() else 1.0
+        labels = [_label(n, v) for n, v in zip(names, data)]
+        low, high = axis_range(shown.values)
         with self.bars.hold_sync():
             self.direction.min, self.direction.max = -limit or -1.0, limit or 1.0
-            self.bars.x = [_label(n, v) for n, v in zip(names, data)]
+            self.bars.x = labels
             self.bars.y = shown.values
-            self.amount.max = nice_ceiling(float(np.max(shown.values, initial=0.0)))
+            self.amount.min, self.amount.max = low, high
             self.bars.color = np.nan_to_num(signed, nan=0.0)
+        self.figure.axes[1].tick_values = round_ticks(low, high)
+        set_left_margin(self.figure, labels)
         self.explanation = explanation
         return self
 
 
-class ComparisonBars:
+class ComparisonBars(Chart):
     """Several 1-D importances of the same features side by side (grouped bars), in the order of
     the first one; each is drawn as its share of its own total so that methods compare."""
 
@@ -108,6 +129,8 @@ class ComparisonBars:
         ]
         self.figure = figure([self.bars], axes, title, height=420)
         self.figure.legend_location = "bottom-right"
+        self.name = file_stem(title, "comparison")
+        self.explanations: dict = {}
         if explanations:
             self.update(explanations)
 
@@ -120,17 +143,29 @@ class ComparisonBars:
             values = np.abs(explanation.sel(feature=list(order)).values)
             total = np.abs(explanation.values).sum()
             shares.append(100 * values / total if total > 0 else values)
+        labels = [shorten(name) for name in order]
+        low, high = axis_range(shares)
         with self.bars.hold_sync():
-            self.bars.x = list(order)
+            self.bars.x = labels
             self.bars.y = np.vstack(shares)
             self.bars.labels = list(checked)
             # an explicit domain: bqplot leaves grouped horizontal bars at zero width without one
-            self.amount.max = nice_ceiling(float(np.max(shares, initial=0.0)))
+            self.amount.min, self.amount.max = low, high
             self.bars.colors = ["#2e6da4", "#e67e22", "#27ae60", "#8e44ad"][: len(checked)]
+        self.figure.axes[1].tick_values = round_ticks(low, high)
+        set_left_margin(self.figure, labels)
+        self.explanations = checked
         return self
 
+    def to_frame(self):
+        """The compared importances side by side (:func:`comparison_frame`): per method its own
+        values and its share in %, one row per feature (all of them) in the order of the first."""
+        import pandas as pd
 
-class CumulativeCurve:
+        return comparison_frame(self.explanations) if self.explanations else pd.DataFrame()
+
+
+class CumulativeCurve(Chart):
     """Share of importance covered by the top k features against k, the ``share`` line, and the k
     it selects; with a retrain experiment, test error against k on a second axis."""
 
@@ -186,6 +221,7 @@ class CumulativeCurve:
         ]
         self.figure = figure([self.curve, self.threshold, self.chosen, self.note, self.errors], axes, title, left=60)
         self.figure.fig_margin = {**self.figure.fig_margin, "right": 70}
+        self.name = file_stem(title, "selection-curve")
         self.figure.legend_location = "bottom-right"
         self.k = None
         if explanation is not None:
@@ -201,11 +237,41 @@ class CumulativeCurve:
             self.curve.x, self.curve.y = ks, cumulative.values
             self.threshold.x, self.threshold.y = [0.5, ks[-1]], [self.share, self.share]
             self.chosen.x, self.chosen.y = [self.k, self.k], [0, self.share]
-            self.note.x, self.note.y = [self.k + 0.3], [self.share - 8]
+            # the note reads away from the nearer end, so that it stays inside the plot area
+            right_half = self.k > (ks[-1] + 1) / 2
+            self.note.align = "end" if right_half else "start"
+            self.note.x, self.note.y = [self.k - 0.3 if right_half else self.k + 0.3], [self.share - 8]
             self.note.text = [f"{self.share:g} % with k = {self.k}"]
-            self.k_scale.max = ks[-1] + 0.5
+            self.k_scale.min, self.k_scale.max = 0.5, ks[-1] + 0.5
             has_errors = bool(errors)
             if has_errors:
                 self.errors.x, self.errors.y = list(errors), list(errors.values())
+                self.error_scale.min, self.error_scale.max = _padded(list(errors.values()))
             self.errors.visible = self.error_axis.visible = has_errors
         return self
+
+
+def _padded(values, pad: float = 0.08) -> tuple:
+    """``(low, high)`` around ``values`` with ``pad`` of their span on each side (a line's axis,
+    not a bar's: it need not hold zero)."""
+    low, high = float(np.min(values)), float(np.max(values))
+    margin = pad * (high - low) or 0.05 * abs(high) or 0.05
+    return low - margin, high + margin
+
+
+def comparison_frame(explanations: dict):
+    """Several 1-D importances of the same features as one table, rows in the order of the first
+    one's ranking: per method its own values (``to_frame()["importance"]``) and, as
+    :class:`ComparisonBars` draws them, their share of that method's total in %."""
+    import pandas as pd
+
+    checked = {name: require_explanation(e, "comparison_frame", ("feature",)) for name, e in explanations.items()}
+    first = next(iter(checked.values()))
+    order = list(first.sorted().feature_names)
+    columns = {}
+    for name, explanation in checked.items():
+        values = explanation.to_frame()["importance"].reindex(order)
+        total = float(np.abs(explanation.values).sum())
+        columns[str(name)] = values
+        columns[f"{name} share (%)"] = 100 * values.abs() / total if total > 0 else values.abs()
+    return pd.DataFrame(columns, index=pd.Index(order, name="feature"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NBExplainError
-from ._base import figure, require_explanation
+from ._base import Chart, axis_range, figure, require_explanation, set_left_margin
 
 
-class LagHeatmap:
+class LagHeatmap(Chart):
     """Feature x lag grid (colour: the lag matrix entry) and gamma_k bars per lag.
 
     Takes ``Sensitivities.lag_matrix()`` (dims feature, lag) and ``lag_importance()`` (dim lag)
@@ -36,13 +36,14 @@ class LagHeatmap:
                 scale=self.colour,
                 orientation="horizontal",
                 side="top",
-                label="sensitivity (root mean square gradient)",
+                label="sensitivity (RMS gradient)",
                 tick_format=".2~g",
                 num_ticks=4,
             ),
         ]
         heatmap = figure([self.grid], axes, title, height=320, left=130)
-        heatmap.fig_margin = {**heatmap.fig_margin, "top": 70}
+        # the colour bar sits above the grid (and a title above the colour bar)
+        heatmap.fig_margin = {**heatmap.fig_margin, "top": 100 if title else 70}
         self.lag_scale = bqplot.OrdinalScale()
         self.share = bqplot.LinearScale(min=0.0)
         self.bars = bqplot.Bars(
@@ -63,7 +64,11 @@ class LagHeatmap:
             left=60,
         )
         self.heatmap, self.lag_bars = heatmap, bars
-        self.figure = ipywidgets.HBox([heatmap, bars], layout={"width": "100%"})
+        self.name = "lags"
+        # side by side where the panel is wide enough for both, else one under the other
+        heatmap.layout.width, heatmap.layout.flex = "auto", "3 1 360px"
+        bars.layout.width, bars.layout.flex = "auto", "2 1 280px"
+        self.figure = ipywidgets.HBox([heatmap, bars], layout={"width": "100%", "flex_flow": "row wrap"})
         if matrix is not None:
             self.update(matrix, importance)
 
@@ -80,4 +85,11 @@ class LagHeatmap:
             self.colour.max = float(explanation.values.max()) or 1.0
         with self.bars.hold_sync():
             self.bars.x, self.bars.y = lags, importance.values
+            self.share.min, self.share.max = axis_range(importance.values)
+        set_left_margin(self.heatmap, explanation.feature_names)
         return self
+
+    @property
+    def figures(self) -> dict:
+        """Two figures: the feature x lag ``heatmap`` and the importance ``by-lag``."""
+        return {"heatmap": self.heatmap, "by-lag": self.lag_bars}

@@ -6,6 +6,7 @@ import html
 
 from ..charts import ImportanceBars
 from ..charts.importance import format_number
+from ._export import ExportBar
 from ._view import View
 
 
@@ -28,7 +29,7 @@ class LocalView(View):
             continuous_update=False,
             layout={"width": "260px"},
         )
-        self.summary = ipywidgets.HTML(layout={"min_width": "200px", "max_width": "260px"})
+        self.summary = ipywidgets.HTML(layout={"flex": "1 1 200px", "min_width": "200px", "max_width": "260px"})
         self.summary.add_class("nbexplain-prediction")
         self.top.observe(
             self.errors.guard(lambda change: self.chart.update(self.controller.sample.local, top=change["new"])),
@@ -40,15 +41,31 @@ class LocalView(View):
             '<span style="color:#c0392b">&#9632;</span> raises the output &nbsp; '
             '<span style="color:#2e6da4">&#9632;</span> lowers it'
         )
+        self.export = ExportBar(self.chart, self.file_stem, {"CSV": self.table}, self.errors)
+        controls = ipywidgets.HBox([self.top, legend], layout={"flex_flow": "row wrap"})
+        # the prediction beside the chart where the panel is wide enough for both, else below it
         self._compose(
             ipywidgets.HBox(
                 [
-                    ipywidgets.VBox([self.chart.figure, ipywidgets.HBox([self.top, legend])], layout={"flex": "1 1 0"}),
+                    ipywidgets.VBox(
+                        [self.chart.figure, controls, self.export.widget],
+                        layout={"flex": "2 1 360px", "min_width": "300px"},
+                    ),
                     self.summary,
-                ]
+                ],
+                layout={"flex_flow": "row wrap"},
             )
         )
         self.widget.add_class("nbexplain-local")
+
+    def file_stem(self) -> str:
+        """``local-importance-row-17`` (``-what-if`` for an edited row)."""
+        sample = self.controller.sample
+        return f"local-importance-row-{sample.position}{'-what-if' if sample.edited else ''}"
+
+    def table(self):
+        """The shown row's local importance, every feature, largest first (``to_frame()``)."""
+        return self.controller.sample.local.sorted().to_frame(), f"{self.file_stem()}.csv"
 
     def _render(self, change):
         sample = change["new"]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import html
 
 from ..charts import ComparisonBars, CumulativeCurve, ImportanceBars
+from ..charts.importance import comparison_frame
+from ._export import ExportBar
 from ._view import View
+
+#: File name stems of the three views' downloads.
+STEMS = {
+    "importance": "global-importance",
+    "selection curve": "feature-selection-curve",
+    "comparison": "importance-comparison",
+}
 
 
 class GlobalView(View):
@@ -39,6 +48,7 @@ class GlobalView(View):
             "importance": self.bars.figure,
             "selection curve": ipywidgets.VBox([self.curve.figure, self.share, self.selected]),
         }
+        self.charts = {"importance": self.bars, "selection curve": self.curve}
         self.comparison = None
         comparisons = controller.comparisons
         if comparisons:
@@ -48,6 +58,7 @@ class GlobalView(View):
                 title=f"{importance.meta.get('method', 'importance')} beside other methods",
             )
             self.views["comparison"] = self.comparison.figure
+            self.charts["comparison"] = self.comparison
         self.mode = ipywidgets.ToggleButtons(
             options=list(self.views), value="importance", style={"button_width": "120px"}
         )
@@ -55,8 +66,29 @@ class GlobalView(View):
         self.mode.observe(self.errors.guard(self._switch), names="value")
         self.share.observe(self.errors.guard(lambda _: self._draw_curve()), names="value")
         self._draw_curve()
-        self._compose(ipywidgets.HTML("<b>The model as a whole</b>"), self.mode, self.stage)
+        self.export = ExportBar(
+            lambda: self.charts[self.mode.value], lambda: STEMS[self.mode.value], {"CSV": self.table}, self.errors
+        )
+        self._compose(ipywidgets.HTML("<b>The model as a whole</b>"), self.mode, self.export.widget, self.stage)
         self.widget.add_class("nbexplain-global")
+
+    def table(self):
+        """The table of the view shown: the global importance (largest first), the cumulative
+        share of the top k (with the test error against k when a retrain experiment ran), or
+        the compared importances side by side; each from the results' ``to_frame()``."""
+        mode = self.mode.value
+        importance = self.controller.global_importance
+        if mode == "importance":
+            frame = importance.sorted().to_frame()
+        elif mode == "selection curve":
+            frame = importance.cumulative_share().to_frame()
+            frame.insert(0, "k", range(1, len(frame) + 1))
+            errors = {int(k): float(v) for k, v in self.controller.data.selection_errors.items()}
+            if errors:
+                frame["test_error"] = [errors.get(k) for k in frame["k"]]
+        else:
+            frame = comparison_frame(self.comparison.explanations)
+        return frame, f"{STEMS[mode]}.csv"
 
     def _switch(self, change):
         self.stage.children = [self.views[change["new"]]]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import html
 
 from ..charts import SignedBars, Waterfall
+from ..charts._base import download_button
 from ..errors import NBExplainError
+from ._export import HTML, ExportBar
 from ._view import View
+from .record import COMPLETENESS_TOLERANCE, record_filename, record_of
 
 BASELINE_LABELS = {
     "average": "all applicants: average input",
@@ -23,8 +26,6 @@ RULE_CHOICES = (
     ("Riemann left", "riemann_left"),
     ("Riemann right", "riemann_right"),
 )
-#: Completeness errors up to this are shown as met (green).
-COMPLETENESS_TOLERANCE = 1e-6
 
 
 class ReasonsView(View):
@@ -51,9 +52,25 @@ class ReasonsView(View):
             options=RULE_CHOICES, value="gausslegendre", description="rule", style=wide, layout={"width": "250px"}
         )
         self.chart = Waterfall(title="baseline score → applicant's score")
-        self.summary = ipywidgets.HTML()
+        self.summary = ipywidgets.HTML(layout={"flex": "1 1 300px", "min_width": "280px"})
         self.summary.add_class("nbexplain-reasons-summary")
         self.result = None
+        self._explained = None  # the controller's sample that self.result explains
+        self.export = ExportBar(
+            self.chart,
+            self.file_stem,
+            {"CSV reasons": self.reasons_table, "CSV contributions": self.contributions_table},
+            self.errors,
+        )
+        self.record_button = self.export.add(
+            download_button(
+                "Download record",
+                "The explanation record of this applicant: one HTML page to file with the notice",
+                self.errors.guard(self.save_record),
+                icon="file-text",
+            )
+        )
+        self.record_button.add_class("nbexplain-download-record")
         for control in (self.baseline, self.steps, self.rule):
             control.observe(self.errors.guard(lambda change: self.refresh()), names="value")
         self._observe(lambda change: self.refresh(), names="sample")
@@ -65,15 +82,57 @@ class ReasonsView(View):
         self._compose(
             title,
             ipywidgets.HBox([self.baseline, self.steps, self.rule], layout={"flex_flow": "row wrap"}),
-            ipywidgets.HBox([ipywidgets.VBox([self.chart.figure], layout={"flex": "1 1 0"}), self.summary]),
+            # the decision and the reasons first; the waterfall beside them where the panel is wide
+            # enough for both (>= 720 px), else below them at the panel's full width
+            ipywidgets.HBox(
+                [
+                    self.summary,
+                    ipywidgets.VBox(
+                        [self.chart.figure, self.export.widget], layout={"flex": "2 1 420px", "min_width": "300px"}
+                    ),
+                ],
+                layout={"flex_flow": "row wrap", "align_items": "flex-start"},
+            ),
         )
         self.widget.add_class("nbexplain-reasons")
 
     def refresh(self):
+        sample = self.controller.sample
         self.result = self.controller.reasons(self.baseline.value, self.steps.value, self.rule.value)
+        self._explained = sample
         self.chart.update(self.result.by_reason)
         self.summary.value = self._describe(self.result)
         return self.result
+
+    def current(self):
+        """The reasons of the row shown now (recomputed when the pick or edit moved on since)."""
+        if self.result is None or self._explained is not self.controller.sample:
+            self.refresh()
+        return self.result
+
+    def file_stem(self) -> str:
+        """``reasons-row-17-average`` (row, ``-what-if`` for an edited row, baseline)."""
+        result = self.result
+        position = self.controller.sample.position if result is None else result.position
+        edited = "-what-if" if result is not None and result.edited else ""
+        return f"reasons-row-{position}{edited}-{self.baseline.value}"
+
+    def reasons_table(self):
+        """The stated reasons, one row each (``AdverseActionReasons.to_frame()``)."""
+        return self.current().notice.to_frame(), f"{self.file_stem()}.csv"
+
+    def contributions_table(self):
+        """Every reason group's and prohibited basis's contribution (what the waterfall draws)."""
+        return self.current().by_reason.to_frame(), f"{self.file_stem()}-contributions.csv"
+
+    def record(self) -> str:
+        """The explanation record (HTML) of the row shown, with the panel's baseline, steps and rule."""
+        return record_of(self.controller, self.current())
+
+    def save_record(self) -> str:
+        """Send the explanation record to the browser as an HTML file; returns its name."""
+        text = self.record()
+        return self.export.save_text(record_filename(self.result), text, HTML)
 
     def _describe(self, result) -> str:
         notice = result.notice
@@ -116,11 +175,7 @@ class ReasonsView(View):
                 f"<div role='alert' class='nbexplain-prohibited' style='color:#8b1a1a;background:#fdecea;"
                 f"border:1px solid #e6a5a0;padding:4px 6px;margin-top:6px'>{html.escape(message)}</div>"
             )
-        return (
-            "<div style='padding:6px 10px;width:300px;white-space:normal;overflow-wrap:anywhere'>"
-            + "".join(lines)
-            + "</div>"
-        )
+        return "<div style='padding:6px 10px;white-space:normal;overflow-wrap:anywhere'>" + "".join(lines) + "</div>"
 
 
 def _rows_described(data) -> str:
@@ -171,15 +226,32 @@ class PopulationView(View):
         self.summary = ipywidgets.HTML()
         self.summary.add_class("nbexplain-population-summary")
         self.result = None
+        self.export = ExportBar(self.chart, "population-difference", {"CSV": self.table}, self.errors)
         try:
             self.refresh()
         except NBExplainError as error:  # e.g. a model that predicts no row in one class: say so in the panel
             self.summary.value = f"<div style='padding:4px 0;color:#8b1a1a'>{html.escape(str(error))}</div>"
         rows = [ipywidgets.HBox(list(row), layout={"flex_flow": "row wrap"}) for row in self.cohorts]
         self._compose(
-            ipywidgets.HTML("<b>Population comparison</b>"), *rows, self.compare, self.summary, self.chart.figure
+            ipywidgets.HTML("<b>Population comparison</b>"),
+            *rows,
+            self.compare,
+            self.summary,
+            self.chart.figure,
+            self.export.widget,
         )
         self.widget.add_class("nbexplain-population")
+
+    def table(self):
+        """The mean attribution difference per column (``to_frame()``), with each column's
+        standard error when the pairs were sampled."""
+        if self.result is None:
+            raise NBExplainError("No comparison yet: choose two cohorts and press Compare.")
+        frame = self.result.to_frame()
+        errors = self.result.meta.get("standard_error") or {}
+        if errors:
+            frame["standard_error"] = [errors.get(label) for label in frame.index]
+        return frame, "population-difference.csv"
 
     def members(self, cohort) -> object:
         predicted, actual, scores = (control.value for control in cohort)
