@@ -15,6 +15,7 @@ from .engine import (
     AverageInput,
     BestScore,
     CutoffCohort,
+    GeneralizedIntegratedGradients,
     IntegratedGradients,
     MedianInput,
     PairedBaseline,
@@ -33,23 +34,26 @@ from .errors import (
     OutputSelectionError,
     UnknownNameError,
 )
-from .model import OutputSelection
+from .model import Blend, NetworkHead, OutputSelection, Stack, TreeEnsemble, read_trees
 from .results import Attributions, Explanation, FeatureGroup, InputLayout, Sensitivities
 
 __all__ = [
     "Attributions",
     "AverageInput",
+    "Blend",
     "BestScore",
     "CutoffCohort",
     "DataFileError",
     "Explanation",
     "FeatureGroup",
+    "GeneralizedIntegratedGradients",
     "InputDataError",
     "InputLayout",
     "IntegratedGradients",
     "MedianInput",
     "MissingDependencyError",
     "NBExplainError",
+    "NetworkHead",
     "NonFiniteScoreError",
     "NotDifferentiableError",
     "OutputSelection",
@@ -58,8 +62,11 @@ __all__ = [
     "ReferenceSet",
     "Sensitivities",
     "Sensitivity",
+    "Stack",
+    "TreeEnsemble",
     "UnknownNameError",
     "UserPoint",
     "__version__",
     "compute_gradients",
+    "read_trees",
 ]

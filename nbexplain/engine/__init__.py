@@ -18,6 +18,7 @@ from .baselines import (
     ReferenceSet,
     UserPoint,
 )
+from .generalized import GeneralizedIntegratedGradients
 from .integrated import IntegratedGradients
 from .sensitivity import Sensitivity
 
@@ -28,6 +29,7 @@ __all__ = [
     "BestScore",
     "CutoffCohort",
     "Explainer",
+    "GeneralizedIntegratedGradients",
     "GradientExplainer",
     "IntegratedGradients",
     "MedianInput",
