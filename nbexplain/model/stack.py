@@ -21,6 +21,7 @@ gradient primitive; this module only describes and predicts.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,8 @@ class Stack:
         (required when the ensembles have several margins).
     feature_names : list of str, optional
         The stack's features in the order networks read them (default: the ensembles' features
-        in order of first appearance).
+        in order of first appearance). A tree model trained without names (on arrays) of that
+        width takes them, in that order.
     """
 
     def __init__(
@@ -128,7 +130,7 @@ class Stack:
     ) -> None:
         if not isinstance(trees, (list, tuple)) or not trees:
             raise NBExplainError("A Stack needs a non-empty list of tree models: Stack(trees=[model, ...], head=...).")
-        self.ensembles = tuple(read_trees(t) for t in trees)
+        self.ensembles = tuple(_named(read_trees(t), feature_names) for t in trees)
         self.weights = np.ones(len(self.ensembles)) if weights is None else np.asarray(weights, dtype=np.float64)
         if self.weights.shape != (len(self.ensembles),):
             raise NBExplainError(f"weights needs one number per tree model ({len(self.ensembles)}).")
@@ -328,6 +330,15 @@ class Stack:
         else:
             digest.update(repr(head if isinstance(head, str) else getattr(head, "__qualname__", type(head))).encode())
         return digest.hexdigest()[:16]
+
+
+def _named(ensemble: TreeEnsemble, feature_names: list | None) -> TreeEnsemble:
+    """The ensemble, or a copy named ``feature_names`` when it was trained without names."""
+    if feature_names is None or ensemble.source.get("named") or ensemble.n_features != len(feature_names):
+        return ensemble
+    renamed = copy.copy(ensemble)
+    renamed.feature_names = tuple(str(f) for f in feature_names)
+    return renamed
 
 
 def _is_keras(obj: Any) -> bool:

@@ -19,8 +19,9 @@ sklearn HistGB*          ``decision_function`` / raw predict    ``x <= c``   flo
 sends the listed categories right and everything else (including negative or huge codes) left;
 LightGBM sends the listed categories left and everything else (negative codes, NaN) right; both
 truncate a code to an integer. scikit-learn's HistGradientBoosting maps each raw category through
-its ordinal encoder (an unknown value counts as missing). LightGBM's ``missing_type`` "Zero"
-sends ``|x| <= 1e-35`` (and NaN) the default way, "None" reads NaN as 0. Every reader checks
+its ordinal encoder (an unknown value counts as missing). LightGBM reads ``|x| <= 1e-35`` as 0 (it
+stores such values as absent), its ``missing_type`` "Zero" sends 0 (and NaN) the default way and
+"None" reads NaN as 0. Every reader checks
 itself at read time: margins of probe rows built around the model's own thresholds must equal
 the library's prediction, or the model is refused.
 
@@ -199,6 +200,7 @@ class TreeEnsemble:
         link_scale: float = 1.0,
         source: dict,
         category_vocabulary: dict | None = None,
+        tiny_is_zero: bool = False,
     ) -> None:
         self.feature_names = tuple(str(f) for f in feature_names)
         self.n_outputs = int(n_outputs)
@@ -213,6 +215,7 @@ class TreeEnsemble:
         self.link_scale = float(link_scale)
         self.source = dict(source)
         self.category_vocabulary = {int(k): np.asarray(v, float) for k, v in (category_vocabulary or {}).items()}
+        self.tiny_is_zero = bool(tiny_is_zero)
         self._assemble(trees)
 
     # ------------------------------------------------------------------ building
@@ -302,7 +305,14 @@ class TreeEnsemble:
         tables, offset and decision rules. Equal fingerprints mean the same function."""
         digest = hashlib.sha256(
             json.dumps(
-                [self.source.get("library"), self.feature_names, self.strict, self.input_dtype, self.category_rule],
+                [
+                    self.source.get("library"),
+                    self.feature_names,
+                    self.strict,
+                    self.input_dtype,
+                    self.category_rule,
+                    self.tiny_is_zero,
+                ],
                 default=str,
             ).encode()
         )
@@ -365,8 +375,13 @@ class TreeEnsemble:
         return prepare_rows(X, self.feature_names, self.accepts_missing, what, hint)
 
     def cast(self, array: np.ndarray) -> np.ndarray:
-        """Values as the library reads them (float32 rounding where it casts), held in float64."""
-        return array.astype(np.float32).astype(np.float64) if self.input_dtype == "float32" else array
+        """Values as the library reads them, held in float64: rounded to float32 where it casts;
+        ``|x| <= 1e-35`` read as 0 by LightGBM (it stores such values as absent, i.e. zero)."""
+        if self.input_dtype == "float32":
+            return array.astype(np.float32).astype(np.float64)
+        if self.tiny_is_zero:
+            return np.where(np.abs(array) <= ZERO_THRESHOLD, 0.0, array)
+        return array
 
     def margin(self, X: Any) -> np.ndarray:
         """The library's raw score of every row, ``(n, outputs)`` float64."""
@@ -1132,7 +1147,7 @@ def _check_reading(ensemble: TreeEnsemble, predict: Callable) -> None:
         raise UnsupportedModelError(
             f"{ensemble.source.get('model')} could not predict probe rows to check nbexplain's reading ({first})."
         ) from None
-    got = ensemble.margin_of(ensemble.cast(probes))
+    got = ensemble.margin_of(ensemble.cast(probes), "numpy")
     scale = max(1.0, float(np.abs(expected).max()))
     tolerance = (
         2e-5 if ensemble.input_dtype == "float32" or ensemble.source.get("library") == "xgboost" else 1e-9
@@ -1336,6 +1351,7 @@ def _read_lightgbm(model: Any) -> tuple[TreeEnsemble, Callable]:
         strict=False,
         input_dtype="float64",
         category_rule="lightgbm",
+        tiny_is_zero=True,
         accepts_missing=True,
         output_names=output_names,
         classes=classes,
@@ -1496,7 +1512,7 @@ def _read_sklearn(model: Any) -> tuple[TreeEnsemble, Callable]:
             link=link,
             source=source,
         )
-        return ensemble, (model.decision_function if classifier else model.predict)
+        return ensemble, _as_fitted(model.decision_function if classifier else model.predict, names)
     estimators = [model] if isinstance(model, single_trees) else list(model.estimators_)
     outputs = len(classes) if classifier else 1  # type: ignore[arg-type]
     trees = [
@@ -1516,7 +1532,20 @@ def _read_sklearn(model: Any) -> tuple[TreeEnsemble, Callable]:
         link="identity",
         source=source,
     )
-    return ensemble, (model.predict_proba if classifier else model.predict)
+    return ensemble, _as_fitted(model.predict_proba if classifier else model.predict, names)
+
+
+def _as_fitted(method: Callable, names: Any) -> Callable:
+    """``method`` called on rows the way the model was fitted (a DataFrame when it has names)."""
+    if names is None:
+        return method
+
+    def predict(rows):
+        import pandas as pd
+
+        return method(pd.DataFrame(rows, columns=list(names)))
+
+    return predict
 
 
 def _sklearn_version() -> str:
@@ -1620,10 +1649,7 @@ def _read_histgb(model: Any, classes: tuple | None, feature_names: tuple, source
         category_vocabulary=vocabulary,
     )
 
-    def predict(rows):
-        return model._raw_predict(rows)
-
-    return ensemble, predict
+    return ensemble, _as_fitted(model._raw_predict, getattr(model, "feature_names_in_", None))
 
 
 def _bitset_members(bitset: np.ndarray) -> set:
