@@ -415,8 +415,9 @@ class GeneralizedIntegratedGradients(Explainer):
         first = np.maximum.accumulate(np.where(first_of_pair, np.arange(starts.size), 0))
         after = z_start[event_pair] + running - (running[first] - change[first])
         before = np.where(first_of_pair[:, None], z_start[event_pair], np.roll(after, 1, axis=0))
-        points = paths.point(event_pair, event_tau)
-        jump = runtime.discrete(after, points) - runtime.discrete(before, points)
+        jump = runtime.discrete(after, paths, event_pair, event_tau) - runtime.discrete(
+            before, paths, event_pair, event_tau
+        )
         ones = np.flatnonzero(single)
         _accumulate(attributions, event_pair[ones], low[ones], jump[ones])
         tied = np.flatnonzero(~single)
@@ -436,8 +437,10 @@ class GeneralizedIntegratedGradients(Explainer):
     def _play(self, runtime: _Runtime, paths: _Paths, games: _Games, attributions, record, z_before, credited) -> None:
         """Split every tie game's jump by the Shapley value of "which tied features have moved".
 
-        ``z_before``: the margins just before each game (heads not linear in them); ``credited``:
-        the feature each game's whole jump was already credited to (linear heads), taken back."""
+        The players of a game are the features with a node that switches then, in a tree that
+        changes then (found by exploring both ways at every switching node). ``z_before``: the
+        margins just before each game (heads not linear in them); ``credited``: the feature each
+        game's whole jump was already credited to (linear heads), taken back."""
         stack = runtime.stack
         p = stack.n_features
         found_game, found_feature = [], []
@@ -455,29 +458,29 @@ class GeneralizedIntegratedGradients(Explainer):
         player_game, player_feature = keys // p, keys % p
         size = np.bincount(player_game, minlength=games.count)
         rank = np.arange(keys.size) - np.concatenate([[0], np.cumsum(size)[:-1]])[player_game]
-        position = np.full((games.count, p), -1, np.int64)
-        position[player_game, player_feature] = rank
-        players = np.full((games.count, max(int(size.max()), 1)), -1, np.int64)
+        players = np.full((games.count, max(int(size.max()), 1)), p, np.int64)  # p: no player
         players[player_game, rank] = player_feature
         rng = np.random.default_rng(self.seed)
         for k in np.unique(size[size > 0]):
             chosen = np.flatnonzero(size == k)
+            game = (runtime, paths, games, chosen, players[chosen, :k], None if z_before is None else z_before[chosen])
             if k <= self.exact_ties:
-                values, total, errors = self._exact_game(runtime, paths, games, chosen, int(k), position, z_before)
+                values, total, errors = self._exact_game(*game)
             else:
-                values, total, errors = self._sampled_game(
-                    runtime, paths, games, chosen, int(k), position, z_before, rng
-                )
+                values, total, errors = self._sampled_game(*game, rng)
             for slot in range(int(k)):
                 _accumulate(attributions, games.pair[chosen], players[chosen, slot], values[:, slot])
             if credited is not None:
                 _accumulate(attributions, games.pair[chosen], credited[chosen], -total)
             record.ties(games.pair[chosen], int(k), errors)
 
-    def _coalition_values(self, runtime, paths, games, chosen, configs, moved_of, z_before) -> np.ndarray:
-        """``v`` of each chosen game under each configuration ``(len(chosen), configs)``:
-        ``moved_of(game_rows, config, player_slot)`` says which tied features have moved."""
+    def _coalition_values(self, runtime, paths, games, chosen, players, z_before, moved) -> np.ndarray:
+        """``v`` of each chosen game under each configuration, ``(len(chosen), configs)``, where
+        ``moved[g, c, slot]`` says whether player ``players[g, slot]`` (a feature) has moved:
+        the score with the trees that change there re-descended (the margins before the game
+        plus the change of those trees)."""
         stack = runtime.stack
+        configs = moved.shape[1]
         local = np.full(games.count, -1, np.int64)
         local[chosen] = np.arange(chosen.size)
         totals = np.zeros((chosen.size, configs, stack.n_margins))
@@ -487,34 +490,34 @@ class GeneralizedIntegratedGradients(Explainer):
                 continue
             query_row = np.repeat(rows, configs)
             query_config = np.tile(np.arange(configs), rows.size)
-            query_game = games.member_game[query_row]
-            columns = stack.columns[e]
-
-            def moved(active, feature, query_game=query_game, query_config=query_config, columns=columns):
-                return moved_of(query_game[active], query_config[active], columns[feature])
-
+            query_game = local[games.member_game[query_row]]
+            own = np.full(stack.n_features + 1, -1, np.int64)  # stack feature -> this ensemble's (-1: not read)
+            own[stack.columns[e]] = np.arange(stack.columns[e].size)
+            listed = np.where(moved[query_game, query_config], own[players[query_game]], -1)
             leaves = ensemble.configuration_leaves(
-                paths.views[e], games.pair[query_game], games.tau[query_game], games.member_tree[query_row], moved
+                paths.views[e],
+                games.pair[chosen][query_game],
+                games.tau[chosen][query_game],
+                games.member_tree[query_row],
+                listed,
+                self.backend,
             )
             block = slice(stack.blocks[e], stack.blocks[e + 1])
-            np.add.at(totals[:, :, block], (local[query_game], query_config), ensemble.value[leaves])
+            np.add.at(totals[:, :, block], (query_game, query_config), ensemble.value[leaves])
         change = totals - totals[:, :1]
         weights = stack.linear_weights
         if weights is not None:
             return change @ weights
-        margins = z_before[chosen][:, None, :] + change
-        points = np.repeat(paths.point(games.pair[chosen], games.tau[chosen]), configs, axis=0)
-        return runtime.discrete(margins.reshape(-1, stack.n_margins), points).reshape(chosen.size, configs)
+        margins = (z_before[:, None, :] + change).reshape(-1, stack.n_margins)
+        pair, tau = np.repeat(games.pair[chosen], configs), np.repeat(games.tau[chosen], configs)
+        return runtime.discrete(margins, paths, pair, tau).reshape(chosen.size, configs)
 
-    def _exact_game(self, runtime, paths, games, chosen, k, position, z_before) -> tuple:
+    def _exact_game(self, runtime, paths, games, chosen, players, z_before) -> tuple:
         """Exact Shapley values over the 2^k coalitions (bit i of a coalition: player i moved)."""
-
-        def moved_of(game, config, feature):
-            slot = position[game, feature]
-            return (slot >= 0) & (((config >> np.maximum(slot, 0)) & 1) == 1)
-
-        value = self._coalition_values(runtime, paths, games, chosen, 2**k, moved_of, z_before)
+        k = players.shape[1]
         coalitions = np.arange(2**k)
+        moved = np.broadcast_to(((coalitions[:, None] >> np.arange(k)) & 1) == 1, (chosen.size, 2**k, k))
+        value = self._coalition_values(runtime, paths, games, chosen, players, z_before, moved)
         size = np.array([bin(c).count("1") for c in coalitions])
         weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)])
         shares = np.zeros((chosen.size, k))
@@ -523,20 +526,15 @@ class GeneralizedIntegratedGradients(Explainer):
             shares[:, i] = (value[:, without | (1 << i)] - value[:, without]) @ weight[size[without]]
         return shares, value[:, -1] - value[:, 0], None
 
-    def _sampled_game(self, runtime, paths, games, chosen, k, position, z_before, rng) -> tuple:
+    def _sampled_game(self, runtime, paths, games, chosen, players, z_before, rng) -> tuple:
         """Shapley values estimated over random orders of the k players (mean marginal
         contribution), with the standard error of each player's mean."""
+        k = players.shape[1]
         orders = np.argsort(rng.random((chosen.size, self.permutations, k)), axis=2)
-        ranks = np.argsort(orders, axis=2)
-        configs = self.permutations * (k + 1)
-
-        def moved_of(game, config, feature):
-            slot = position[game, feature]
-            order, prefix = config // (k + 1), config % (k + 1)
-            rank = ranks[np.searchsorted(chosen, game), order, np.maximum(slot, 0)]
-            return (slot >= 0) & (rank < prefix)
-
-        value = self._coalition_values(runtime, paths, games, chosen, configs, moved_of, z_before)
+        ranks = np.argsort(orders, axis=2)  # ranks[g, r, slot]: when player slot moves in order r
+        prefix = np.arange(k + 1)
+        moved = (ranks[:, :, None, :] < prefix[None, None, :, None]).reshape(chosen.size, -1, k)
+        value = self._coalition_values(runtime, paths, games, chosen, players, z_before, moved)
         value = value.reshape(chosen.size, self.permutations, k + 1)
         marginal = np.diff(value, axis=2)  # (games, orders, prefix): contribution of orders[..., prefix]
         by_player = np.take_along_axis(marginal, ranks, axis=2)
@@ -568,17 +566,10 @@ class GeneralizedIntegratedGradients(Explainer):
         result = np.zeros(paths.x.shape)
         while todo.size:
             mask = np.isin(segment_pair, todo)
-            values = runtime.segment_integrals(
-                paths,
-                segment_pair[mask],
-                start[mask],
-                end[mask],
-                None if margins is None else margins[mask],
-                steps,
-                self.rule,
+            held = None if margins is None else margins[mask]
+            partial = runtime.segment_integrals(
+                paths, segment_pair[mask], start[mask], end[mask], held, steps, self.rule
             )
-            partial = np.zeros(paths.x.shape)
-            np.add.at(partial, segment_pair[mask], values)
             error = np.abs(partial[todo].sum(axis=1) - target[todo])
             done = (
                 (error <= self.tolerance) | (steps >= self.max_steps)
@@ -821,13 +812,22 @@ class _Runtime:
             arrays[plan.names[1]] = np.asarray(rows, dtype=dtype)
         return arrays
 
-    def discrete(self, margins: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """The part of ``F`` that jumps with the margins: ``g(z)`` for heads separable from the
-        features, the network head ``g(z, x)`` otherwise."""
-        if isinstance(self.stack.head, NetworkHead):
-            plan = self.plan(points)
-            return plan.scores(self._network_inputs(plan, margins, points), self.batch_size, what="the network head")
-        return self.stack.tree_part(margins)
+    def discrete(self, margins: np.ndarray, paths: _Paths, pair: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        """The part of ``F`` that jumps with the margins, at ``gamma(tau)`` of path ``pair``:
+        ``g(z)`` for heads separable from the features; the network head ``g(z, gamma(tau))``
+        otherwise, its points built block by block (memory stays bounded)."""
+        if not isinstance(self.stack.head, NetworkHead):
+            return self.stack.tree_part(margins)
+        plan = self.plan(paths.x)
+        out = np.empty(len(margins))
+        rows = plan.rows_per_chunk(self.batch_size)
+        for first in range(0, len(margins), rows):
+            block = slice(first, first + rows)
+            points = paths.point(pair[block], tau[block])
+            out[block] = plan.scores(
+                self._network_inputs(plan, margins[block], points), self.batch_size, what="the network head"
+            )
+        return out
 
     def score_of(self, margins: np.ndarray, rows: np.ndarray, labels=None, what="the explained rows") -> np.ndarray:
         """``F`` from the tree margins and the rows (the network parts read the rows)."""
@@ -859,21 +859,22 @@ class _Runtime:
             )
 
     def segment_integrals(self, paths: _Paths, pair, start, end, margins, steps: int, rule: str) -> np.ndarray:
-        """``(gamma(end) - gamma(start)) * int_start^end dg/dx(z, gamma(t)) dt / (end - start)`` per
-        segment, ``(S, p)``: Gauss-Legendre (or ``rule``) on each segment, in chunks of path points
-        through the one gradient primitive."""
+        """Per path, the sum over its segments of ``(gamma(end) - gamma(start)) * mean over the
+        segment of dg/dx(z, gamma(t))`` (``(m, p)``): ``rule`` with ``steps`` points on each
+        segment, in blocks of path points through the one gradient primitive (``path_integral``
+        of Integrated Gradients; the margins input, constant on a segment, gets a path of one point)."""
         plan = self.plan(paths.x)
         nodes, weights = quadrature(rule, steps)
-        lower, upper = paths.point(pair, start), paths.point(pair, end)
-        out = np.empty(lower.shape)
+        out = np.zeros(paths.x.shape)
         per_call = max(1, plan.rows_per_chunk(self.batch_size) // steps)
         feature_input = plan.names[0] if isinstance(self.stack.head, Blend) else plan.names[1]
         for first in range(0, len(pair), per_call):
             block = slice(first, first + per_call)
-            x = self._network_inputs(plan, None if margins is None else margins[block], upper[block])
-            b = self._network_inputs(plan, None if margins is None else margins[block], lower[block])
+            lower, upper = paths.point(pair[block], start[block]), paths.point(pair[block], end[block])
+            held = None if margins is None else margins[block]
+            x, b = self._network_inputs(plan, held, upper), self._network_inputs(plan, held, lower)
             integrals = path_integral(plan.function, x, b, nodes, weights)[feature_input]
-            out[block] = integrals.reshape(upper[block].shape) * (upper[block] - lower[block])
+            np.add.at(out, pair[block], integrals.reshape(upper.shape) * (upper - lower))
         scale = 1.0 - float(self.stack.head.weight) if isinstance(self.stack.head, Blend) else 1.0
         return scale * out
 

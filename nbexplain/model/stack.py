@@ -283,12 +283,13 @@ class Stack:
         margins = self.margins_of(rows)
         head = self.head
         if isinstance(head, NetworkHead):
-            inputs = [margins.astype(np.float32)] + ([rows.astype(np.float32)] if self.reads_features else [])
+            dtype = _input_dtype(head.model)
+            inputs = [margins.astype(dtype)] + ([rows.astype(dtype)] if self.reads_features else [])
             return network_scores(head.model, inputs, head.target)
         value = self.tree_part(margins)
         if isinstance(head, Blend):
             value = value + (1.0 - float(head.weight)) * network_scores(
-                head.network, [rows.astype(np.float32)], head.network_target
+                head.network, [rows.astype(_input_dtype(head.network))], head.network_target
             )
         return value
 
@@ -344,6 +345,12 @@ def _named(ensemble: TreeEnsemble, feature_names: list | None) -> TreeEnsemble:
 def _is_keras(obj: Any) -> bool:
     """A Keras model, recognised without importing Keras for stacks that have none."""
     return any(klass.__module__.startswith("keras") and klass.__name__ == "Model" for klass in type(obj).__mro__)
+
+
+def _input_dtype(model: Any) -> str:
+    """float64 when the network declares it, else float32 (what Keras computes in)."""
+    declared, _ = _keras.model_inputs(model)
+    return "float64" if declared and any(d.dtype == "float64" for d in declared) else "float32"
 
 
 def _input_widths(model: Any) -> list[int]:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -754,16 +755,38 @@ class TreeEnsemble:
         return keys // self.n_features, keys % self.n_features
 
     def configuration_leaves(
-        self, view: PathView, pair: np.ndarray, tau: np.ndarray, tree: np.ndarray, moved: Callable
+        self,
+        view: PathView,
+        pair: np.ndarray,
+        tau: np.ndarray,
+        tree: np.ndarray,
+        moved: np.ndarray,
+        backend: str = "auto",
     ) -> np.ndarray:
         """The leaf of tree ``tree`` at time ``tau`` of path ``pair`` when exactly the switching
-        features for which ``moved(query, feature)`` is true have crossed (the others have not)."""
+        features listed in the row of ``moved`` (local feature indices, -1 padded) have crossed
+        and the others have not."""
+        if use_numba(backend):
+            out = np.empty(len(pair), np.int64)
+            _compiled()["game_leaves"](
+                self._tables(),
+                np.ascontiguousarray(view.x),
+                np.ascontiguousarray(view.b),
+                np.ascontiguousarray(view.step),
+                np.ascontiguousarray(pair, np.int64),
+                np.ascontiguousarray(tau, np.float64),
+                np.ascontiguousarray(self.roots[tree]),
+                np.ascontiguousarray(moved, np.int64),
+                out,
+            )
+            return out
         node = self.roots[tree].copy()
         active = np.flatnonzero(self.feature[node] >= 0)
         while active.size:
             current = node[active]
             feature, switches, before, after = self._game_directions(view, pair[active], tau[active], current)
-            chosen = np.where(switches & moved(active, feature), after, before)
+            listed = (moved[active] == feature[:, None]).any(axis=1)
+            chosen = np.where(switches & listed, after, before)
             node[active] = np.where(chosen, self.left[current], self.right[current])
             active = active[self.feature[node[active]] >= 0]
         return node
@@ -805,7 +828,7 @@ def _compiled() -> dict:
             "_kernel_endpoint",
         ):
             module["_jit" + name] = jit(module[name])
-        _KERNELS.update(leaves=jit(_kernel_leaves), sweep=jit(_kernel_sweep))
+        _KERNELS.update(leaves=jit(_kernel_leaves), sweep=jit(_kernel_sweep), game_leaves=jit(_kernel_game_leaves))
     return _KERNELS
 
 
@@ -940,8 +963,13 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
     """``TreeEnsemble.path_sides`` depth-first, one (path, tree) at a time; returns the number of
     sides (``out`` holds the first ``len(out[0])`` of them). With ``accumulate`` every side is
     credited to ``attributions[i, columns[cause]]`` and only sides with several causes are kept.
-    The descents to the leaves at b and at x ride along the interior sweep while they share its
-    nodes (they part from it only where b or x sits exactly on a threshold)."""
+
+    Each tree is first descended while every point of the path (b and x included) leaves a node
+    the same way; from the first node where that fails, the interval sweep runs depth-first, and
+    the descents to the leaves at b and at x ride along while they share its nodes (they part
+    from it only where b or x sits exactly on a threshold). Plain coordinates (finite at both
+    ends, not stepped) at numeric nodes take the comparisons inline; the rest go through the
+    same rules as ``goes_left``."""
     feature, threshold, left, right, nan_left, zero_missing, category_row = tables[:7]
     strict = tables[11]
     numeric, categorical = _jit_kernel_numeric_left, _jit_kernel_categorical_left  # noqa: F821
@@ -950,27 +978,34 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
     capacity = o_pair.size
     count = 0
     size = depth + 2
-    s_node = np.empty(size, np.int64)
-    s_lo, s_hi = np.empty(size), np.empty(size)
-    s_lo_cause, s_hi_cause = np.empty(size, np.int64), np.empty(size, np.int64)
-    s_lo_several, s_hi_several = np.empty(size, np.bool_), np.empty(size, np.bool_)
-    s_on_start, s_on_end = np.empty(size, np.bool_), np.empty(size, np.bool_)
+    s_int = np.empty((size, 4), np.int64)  # node, lo cause, hi cause, flags (several lo/hi, on b's / x's path)
+    s_flt = np.empty((size, 2))  # lo, hi
     side_leaf, side_tau = np.empty(max_sides, np.int64), np.empty(max_sides)
     side_sign, side_cause = np.empty(max_sides, np.int64), np.empty(max_sides, np.int64)
     side_several = np.empty(max_sides, np.bool_)
+    p = x.shape[1]
+    simple = category_row.max() < 0 and not zero_missing.any()
+    plain = np.empty(p, np.bool_)
     for i in range(x.shape[0]):
+        for j in range(p):
+            plain[j] = (not step[i, j]) and np.isfinite(x[i, j]) and np.isfinite(b[i, j])
         for t in range(roots.size):
-            # the nodes every point of the path (b and x included) leaves the same way: no bookkeeping
             node = roots[t]
             while feature[node] >= 0:
                 f = feature[node]
                 low, high = b[i, f], x[i, f]
+                cut = threshold[node]
+                if plain[f] and (simple or (category_row[node] < 0 and not zero_missing[node])):
+                    if low != cut and high != cut and (low < cut) == (high < cut):
+                        node = left[node] if low < cut else right[node]
+                        continue
+                    break
                 if category_row[node] >= 0:
                     start, end = categorical(low, node, tables), categorical(high, node, tables)
                 else:
-                    start = numeric(low, threshold[node], nan_left[node], zero_missing[node], strict)
-                    end = numeric(high, threshold[node], nan_left[node], zero_missing[node], strict)
-                after_start, before_end, _ = interior(low, high, threshold[node], start, end, step[i, f])
+                    start = numeric(low, cut, nan_left[node], zero_missing[node], strict)
+                    end = numeric(high, cut, nan_left[node], zero_missing[node], strict)
+                after_start, before_end, _ = interior(low, high, cut, start, end, step[i, f])
                 if not (start == after_start and after_start == before_end and before_end == end):
                     break
                 node = left[node] if start else right[node]
@@ -981,88 +1016,110 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
             start_node, start_cause, start_several = -1, -1, False
             end_node, end_cause, end_several = -1, -1, False
             top = 1
-            s_node[0], s_lo[0], s_hi[0] = node, 0.0, 1.0
-            s_lo_cause[0], s_hi_cause[0], s_lo_several[0], s_hi_several[0] = -1, -1, False, False
-            s_on_start[0], s_on_end[0] = True, True
+            s_int[0, 0], s_int[0, 1], s_int[0, 2], s_int[0, 3] = node, -1, -1, 12
+            s_flt[0, 0], s_flt[0, 1] = 0.0, 1.0
             while top > 0:
                 top -= 1
-                node, lo, hi = s_node[top], s_lo[top], s_hi[top]
-                lo_cause, hi_cause = s_lo_cause[top], s_hi_cause[top]
-                lo_several, hi_several = s_lo_several[top], s_hi_several[top]
-                on_start, on_end = s_on_start[top], s_on_end[top]
-                if feature[node] < 0:
+                node, lo_cause, hi_cause, flags = s_int[top, 0], s_int[top, 1], s_int[top, 2], s_int[top, 3]
+                lo, hi = s_flt[top, 0], s_flt[top, 1]
+                lo_several, hi_several = (flags & 1) != 0, (flags & 2) != 0
+                on_start, on_end = (flags & 4) != 0, (flags & 8) != 0
+                while True:  # follow one part down; the other part of a split waits on the stack
+                    if feature[node] < 0:
+                        if on_start:
+                            start_node = node
+                        if on_end:
+                            end_node = node
+                        if lo_cause >= 0:
+                            side_leaf[sides], side_tau[sides], side_sign[sides] = node, lo, 1
+                            side_cause[sides], side_several[sides] = lo_cause, lo_several
+                            sides += 1
+                        if hi_cause >= 0:
+                            side_leaf[sides], side_tau[sides], side_sign[sides] = node, hi, -1
+                            side_cause[sides], side_several[sides] = hi_cause, hi_several
+                            sides += 1
+                        break
+                    f = feature[node]
+                    low, high = b[i, f], x[i, f]
+                    cut = threshold[node]
+                    if plain[f] and (simple or (category_row[node] < 0 and not zero_missing[node])):
+                        low_lt, high_lt = low < cut, high < cut
+                        low_le, high_le = low <= cut, high <= cut
+                        start = low_lt if strict else low_le
+                        end = high_lt if strict else high_le
+                        time = 0.5
+                        if high > low:
+                            after_start, before_end = low_lt, high_le
+                        elif high < low:
+                            after_start, before_end = low_le, high_lt
+                        else:
+                            after_start, before_end = start, end
+                        if after_start != before_end:
+                            time = min(max((cut - low) / (high - low), _AFTER_ZERO), _BEFORE_ONE)
+                    else:
+                        if category_row[node] >= 0:
+                            start, end = categorical(low, node, tables), categorical(high, node, tables)
+                        else:
+                            start = numeric(low, cut, nan_left[node], zero_missing[node], strict)
+                            end = numeric(high, cut, nan_left[node], zero_missing[node], strict)
+                        after_start, before_end, time = interior(low, high, cut, start, end, step[i, f])
+                    if on_start and start != after_start:
+                        start_cause, start_several = add(start_cause, start_several, f)
+                    if on_end and before_end != end:
+                        end_cause, end_several = add(end_cause, end_several, f)
+                    crosses = after_start != before_end
+                    cut_here = crosses and time < hi
+                    keep_a = (not crosses) or time > lo
+                    a_child = left[node] if after_start else right[node]
+                    z_child = left[node] if before_end else right[node]
+                    start_in_a = start_in_z = end_in_a = end_in_z = False
                     if on_start:
-                        start_node = node
+                        start_child = left[node] if start else right[node]
+                        start_in_a = keep_a and start_child == a_child
+                        start_in_z = cut_here and start_child == z_child
+                        if not (start_in_a or start_in_z):
+                            start_node, start_cause, start_several = endpoint(
+                                i, start_child, True, start_cause, start_several, tables, x, b, step
+                            )
                     if on_end:
-                        end_node = node
-                    if lo_cause >= 0:
-                        side_leaf[sides], side_tau[sides], side_sign[sides] = node, lo, 1
-                        side_cause[sides], side_several[sides] = lo_cause, lo_several
-                        sides += 1
-                    if hi_cause >= 0:
-                        side_leaf[sides], side_tau[sides], side_sign[sides] = node, hi, -1
-                        side_cause[sides], side_several[sides] = hi_cause, hi_several
-                        sides += 1
-                    continue
-                f = feature[node]
-                low, high = b[i, f], x[i, f]
-                if category_row[node] >= 0:
-                    start, end = categorical(low, node, tables), categorical(high, node, tables)
-                else:
-                    start = numeric(low, threshold[node], nan_left[node], zero_missing[node], strict)
-                    end = numeric(high, threshold[node], nan_left[node], zero_missing[node], strict)
-                after_start, before_end, time = interior(low, high, threshold[node], start, end, step[i, f])
-                if on_start and start != after_start:
-                    start_cause, start_several = add(start_cause, start_several, f)
-                if on_end and before_end != end:
-                    end_cause, end_several = add(end_cause, end_several, f)
-                crosses = after_start != before_end
-                cut = crosses and time < hi
-                keep_a = (not crosses) or time > lo
-                a_child = left[node] if after_start else right[node]
-                z_child = left[node] if before_end else right[node]
-                start_child = left[node] if start else right[node]
-                end_child = left[node] if end else right[node]
-                start_in_a = on_start and keep_a and start_child == a_child
-                start_in_z = on_start and cut and start_child == z_child
-                end_in_a = on_end and keep_a and end_child == a_child
-                end_in_z = on_end and cut and end_child == z_child
-                if on_start and not (start_in_a or start_in_z):
-                    start_node, start_cause, start_several = endpoint(
-                        i, start_child, True, start_cause, start_several, tables, x, b, step
-                    )
-                if on_end and not (end_in_a or end_in_z):
-                    end_node, end_cause, end_several = endpoint(
-                        i, end_child, False, end_cause, end_several, tables, x, b, step
-                    )
-                if cut:  # the part after the switch, pushed first so the earlier part comes out first
-                    z_lo, z_lo_cause, z_lo_several = lo, lo_cause, lo_several
-                    if time > lo:
-                        z_lo, z_lo_cause, z_lo_several = time, f, False
-                    elif time == lo:
-                        z_lo_cause, z_lo_several = add(z_lo_cause, z_lo_several, f)
-                    z_hi_cause, z_hi_several = hi_cause, hi_several
-                    if hi == 1.0 and before_end != end:
-                        z_hi_cause, z_hi_several = add(z_hi_cause, z_hi_several, f)
-                    s_node[top], s_lo[top], s_hi[top] = z_child, z_lo, hi
-                    s_lo_cause[top], s_lo_several[top] = z_lo_cause, z_lo_several
-                    s_hi_cause[top], s_hi_several[top] = z_hi_cause, z_hi_several
-                    s_on_start[top], s_on_end[top] = start_in_z, end_in_z
-                    top += 1
-                if keep_a:
-                    a_lo_cause, a_lo_several = lo_cause, lo_several
+                        end_child = left[node] if end else right[node]
+                        end_in_a = keep_a and end_child == a_child
+                        end_in_z = cut_here and end_child == z_child
+                        if not (end_in_a or end_in_z):
+                            end_node, end_cause, end_several = endpoint(
+                                i, end_child, False, end_cause, end_several, tables, x, b, step
+                            )
+                    if cut_here:
+                        z_lo, z_lo_cause, z_lo_several = lo, lo_cause, lo_several
+                        if time > lo:
+                            z_lo, z_lo_cause, z_lo_several = time, f, False
+                        elif time == lo:
+                            z_lo_cause, z_lo_several = add(z_lo_cause, z_lo_several, f)
+                        z_hi_cause, z_hi_several = hi_cause, hi_several
+                        if hi == 1.0 and before_end != end:
+                            z_hi_cause, z_hi_several = add(z_hi_cause, z_hi_several, f)
+                        if not keep_a:  # all of the interval goes the Z way: follow it
+                            node, lo, lo_cause, lo_several, hi_cause, hi_several = (
+                                z_child,
+                                z_lo,
+                                z_lo_cause,
+                                z_lo_several,
+                                z_hi_cause,
+                                z_hi_several,
+                            )
+                            on_start, on_end = start_in_z, end_in_z
+                            continue
+                        s_int[top, 0], s_int[top, 1], s_int[top, 2] = z_child, z_lo_cause, z_hi_cause
+                        s_int[top, 3] = z_lo_several * 1 + z_hi_several * 2 + start_in_z * 4 + end_in_z * 8
+                        s_flt[top, 0], s_flt[top, 1] = z_lo, hi
+                        top += 1
                     if lo == 0.0 and start != after_start:
-                        a_lo_cause, a_lo_several = add(a_lo_cause, a_lo_several, f)
-                    a_hi, a_hi_cause, a_hi_several = hi, hi_cause, hi_several
-                    if cut:
-                        a_hi, a_hi_cause, a_hi_several = time, f, False
+                        lo_cause, lo_several = add(lo_cause, lo_several, f)
+                    if cut_here:
+                        hi, hi_cause, hi_several = time, f, False
                     elif (crosses and time == hi) or ((not crosses) and hi == 1.0 and before_end != end):
-                        a_hi_cause, a_hi_several = add(a_hi_cause, a_hi_several, f)
-                    s_node[top], s_lo[top], s_hi[top] = a_child, lo, a_hi
-                    s_lo_cause[top], s_lo_several[top] = a_lo_cause, a_lo_several
-                    s_hi_cause[top], s_hi_several[top] = a_hi_cause, a_hi_several
-                    s_on_start[top], s_on_end[top] = start_in_a, end_in_a
-                    top += 1
+                        hi_cause, hi_several = add(hi_cause, hi_several, f)
+                    node, on_start, on_end = a_child, start_in_a, end_in_a
             start_leaf[i, t], end_leaf[i, t] = start_node, end_node
             if start_cause >= 0:
                 side_leaf[sides], side_tau[sides], side_sign[sides] = start_node, 0.0, -1
@@ -1084,6 +1141,42 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
                     o_sign[count], o_cause[count], o_several[count] = side_sign[s], side_cause[s], side_several[s]
                 count += 1
     return count
+
+
+def _kernel_game_leaves(tables, x, b, step, pair, tau, node_start, moved, out):  # pragma: no cover - compiled
+    """``TreeEnsemble.configuration_leaves``, one query at a time."""
+    feature, threshold, left, right, nan_left, zero_missing, category_row = tables[:7]
+    strict = tables[11]
+    for q in range(pair.size):
+        i, when, node = pair[q], tau[q], node_start[q]
+        while feature[node] >= 0:
+            f = feature[node]
+            low, high = b[i, f], x[i, f]
+            if category_row[node] >= 0:
+                start = _jit_kernel_categorical_left(low, node, tables)  # noqa: F821
+                end = _jit_kernel_categorical_left(high, node, tables)  # noqa: F821
+            else:
+                start = _jit_kernel_numeric_left(low, threshold[node], nan_left[node], zero_missing[node], strict)  # noqa: F821
+                end = _jit_kernel_numeric_left(high, threshold[node], nan_left[node], zero_missing[node], strict)  # noqa: F821
+            after_start, before_end, time = _jit_kernel_interior(low, high, threshold[node], start, end, step[i, f])  # noqa: F821
+            crosses = after_start != before_end
+            if when == 0.0:
+                switches, before, after = start != after_start, start, after_start
+            elif when == 1.0:
+                switches, before, after = before_end != end, before_end, end
+            elif crosses and time == when:
+                switches, before, after = True, after_start, before_end
+            else:
+                switches = False
+                before = after = before_end if (crosses and time < when) else after_start
+            chosen = before
+            if switches:
+                for slot in range(moved.shape[1]):
+                    if moved[q, slot] == f:
+                        chosen = after
+                        break
+            node = left[node] if chosen else right[node]
+        out[q] = node
 
 
 def _chunks(n: int, per_row: int) -> list:
@@ -1111,7 +1204,18 @@ def read_trees(model: Any, feature_names: Any = None) -> TreeEnsemble:
             "XGBoost (Booster, XGBClassifier, XGBRegressor), LightGBM (Booster, LGBMClassifier, LGBMRegressor) and "
             "scikit-learn decision trees, random forests, extra trees, GradientBoosting and HistGradientBoosting."
         )
-    ensemble, predict = readers[module](model)
+    text = _model_text(model)
+    digest = None if text is None else hashlib.sha256(text).hexdigest()
+    names_key = None if feature_names is None else tuple(str(f) for f in feature_names)
+    try:
+        cached = _READ.get(model)
+    except TypeError:  # not weakly referable: read every time
+        cached = None
+    if digest is not None and cached is not None and cached[:2] == (digest, names_key):
+        return cached[2]
+    ensemble, predict = readers[module](model, text) if module == "xgboost" else readers[module](model)
+    if digest is not None:
+        ensemble.source["dump_sha256"] = digest[:16]
     if feature_names is not None:
         names = tuple(str(f) for f in feature_names)
         if len(names) != ensemble.n_features:
@@ -1123,7 +1227,32 @@ def read_trees(model: Any, feature_names: Any = None) -> TreeEnsemble:
             )
         ensemble.feature_names = names
     _check_reading(ensemble, predict)
+    if digest is not None:
+        try:
+            _READ[model] = (digest, names_key, ensemble)
+        except TypeError:
+            pass
     return ensemble
+
+
+#: Ensembles already read, per model object, with the digest of the library's own dump they were
+#: read from: a model changed in place (refitted) has another digest and is read again.
+_READ: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _model_text(model: Any) -> bytes | None:
+    """The library's own serialisation of a model (XGBoost JSON, LightGBM text), or None."""
+    library = type(model).__module__.split(".")[0]
+    try:
+        if library == "xgboost":
+            booster = model if type(model).__name__ == "Booster" else model.get_booster()
+            return bytes(booster.save_raw("json"))
+        if library == "lightgbm":
+            booster = model if type(model).__name__ == "Booster" else model.booster_
+            return booster.model_to_string().encode()
+    except Exception:  # not fitted, or not a model: the reader says what is wrong
+        return None
+    return None
 
 
 def _check_reading(ensemble: TreeEnsemble, predict: Callable) -> None:
@@ -1166,7 +1295,7 @@ _LOGIT_OBJECTIVES = ("binary:logistic", "reg:logistic")
 _LOG_OBJECTIVES = ("count:poisson", "reg:gamma", "reg:tweedie", "survival:cox")
 
 
-def _read_xgboost(model: Any) -> tuple[TreeEnsemble, Callable]:
+def _read_xgboost(model: Any, text: bytes | None = None) -> tuple[TreeEnsemble, Callable]:
     xgb = require("xgboost", "trees", "Reading XGBoost models")
     wrapper = None
     if isinstance(model, xgb.Booster):
@@ -1185,7 +1314,7 @@ def _read_xgboost(model: Any) -> tuple[TreeEnsemble, Callable]:
             )
     else:
         raise UnsupportedModelError(f"{type(model).__name__} is not an XGBoost tree model.")
-    document = json.loads(bytes(booster.save_raw("json")).decode())
+    document = json.loads((text if text is not None else bytes(booster.save_raw("json"))).decode())
     learner = document["learner"]
     gradient_booster = learner["gradient_booster"]
     kind = gradient_booster["name"]
