@@ -17,7 +17,8 @@ exact rules are in :mod:`nbexplain.model.trees`). Then::
   limit minus left limit, the head evaluated at the crossing point). Jumps telescope, so
   ``sum_j A_j = F(x) - F(b)`` exactly up to the quadrature error of the continuous part.
 * **Ties.** When several features cross at the same time (every one-hot column at 1/2, integer
-  counts from an integer baseline) the jump is split by the Shapley value of the game "which of
+  counts from an integer baseline; times are compared exactly as computed, in float64, with the
+  library's precision of ``b`` and ``x``) the jump is split by the Shapley value of the game "which of
   the tied coordinates have moved": ``v(S) = F`` with the tied features in ``S`` past the crossing
   and the others not. The players are every feature with a switching node in a tree that
   changes there, so dummies get 0. Up to ``exact_ties`` players the 2^k coalitions are evaluated
@@ -37,7 +38,14 @@ exact rules are in :mod:`nbexplain.model.trees`). Then::
 
 The computation is vectorised in NumPy over applicants x trees (see
 :meth:`~nbexplain.model.trees.TreeEnsemble.path_sides`), in chunks of about ``CHUNK_ENTRIES``
-(path, tree) entries.
+(path, tree) entries; ``backend="numba"`` runs the same rules compiled (the NumPy path is the
+reference the tests hold it to).
+
+A result is an :class:`~nbexplain.results.Attributions` of one input, ``"features"``: its
+``steps`` are the quadrature points a sample used (all segments; 0 for pure tree models), and its
+meta records the baseline, the crossings per sample (a crossing is a (tree, time) where a tree's
+leaf changes), the number of ties, the largest, how many were sampled and their standard
+errors, and the model's fingerprint.
 """
 
 from __future__ import annotations
@@ -105,6 +113,11 @@ class GeneralizedIntegratedGradients(Explainer):
         Rows (path points) per call of the gradient primitive for network parts.
     progress : bool, optional
         Show a progress bar (default: for long runs only).
+
+    Baselines are the documented ones of :mod:`~nbexplain.engine.baselines`; a set of them
+    (``ReferenceSet``, a ``CutoffCohort`` set) averages the attributions over its points.
+    ``BestScore(within="ranges")`` is refused: its search follows gradients, and tree outputs
+    have none; ``BestScore(within="applicants")`` (the best-scoring applicant) works.
     """
 
     method = "generalized integrated gradients"
