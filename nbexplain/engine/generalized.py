@@ -790,14 +790,8 @@ class _Runtime:
 
     @property
     def explained(self) -> str:
-        stack = self.stack
-        head = stack.head
-        if len(stack.ensembles) == 1 and head == "sum":
-            ensemble = stack.ensembles[0]
-            return f"{ensemble.output_names[ensemble.output_column(stack.target)]} ({ensemble.source.get('model')})"
-        if len(stack.ensembles) == 1 and isinstance(head, str):
-            return f"{head} of the margins ({stack.ensembles[0].source.get('model')})"
-        return f"stacked score ({stack.describe()['head']})"
+        """The explained score in words, for ``meta["explained"]``."""
+        return self.stack.explained
 
     def plan(self, rows: np.ndarray) -> GradientPlan:
         """The gradient plan of the network part (planned once, from the first rows)."""

@@ -293,6 +293,24 @@ class Stack:
             )
         return value
 
+    @property
+    def explained(self) -> str:
+        """The score in words: ``"log-odds of class 1 (XGBClassifier)"``, ``"probability of class
+        'default' (LGBMClassifier)"``, ``"stacked score (...)"``."""
+        head = self.head
+        if len(self.ensembles) == 1 and (isinstance(head, (str, _ScaledSigmoid))):
+            ensemble = self.ensembles[0]
+            model = ensemble.source.get("model")
+            if head == "sum":
+                return f"{ensemble.output_names[ensemble.output_column(self.target)]} ({model})"
+            if head == "softmax":
+                column = ensemble.output_column(self.target)
+                label = ensemble.classes[column] if ensemble.classes is not None else column
+            else:  # a sigmoid of the positive class's log-odds
+                label = ensemble.classes[1] if ensemble.classes is not None and len(ensemble.classes) == 2 else 1
+            return f"probability of class {label!r} ({model})"
+        return f"stacked score ({self.describe()['head']})"
+
     def describe(self) -> dict:
         """What the stack is, for a result's meta."""
         head = self.head
