@@ -463,7 +463,7 @@ class GeneralizedIntegratedGradients(Explainer):
                 continue
             g = games.member_game[rows]
             query, feature = ensemble.switching_features(
-                paths.views[e], games.pair[g], games.tau[g], games.member_tree[rows]
+                paths.views[e], games.pair[g], games.tau[g], games.member_tree[rows], self.backend
             )
             found_game.append(g[query])
             found_feature.append(stack.columns[e][feature])

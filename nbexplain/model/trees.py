@@ -731,13 +731,22 @@ class TreeEnsemble:
         after = np.where(first, after_start, np.where(last, end, np.where(interior_switch, before_end, settled)))
         return feature, switches, before, after
 
-    def switching_features(self, view: PathView, pair: np.ndarray, tau: np.ndarray, tree: np.ndarray) -> tuple:
+    def switching_features(
+        self, view: PathView, pair: np.ndarray, tau: np.ndarray, tree: np.ndarray, backend: str = "auto"
+    ) -> tuple:
         """Every feature with a node that switches at ``tau`` in tree ``tree`` of path ``pair``,
         reachable under SOME choice of which switching features have moved (both children of a
         switching node are explored). Returns ``(query, feature)`` pairs, unique."""
-        query = np.arange(len(pair))
-        node = self.roots[tree]
-        found_query, found_feature = [], []
+        if use_numba(backend):
+            q, f = self._compiled_switching(view, pair, tau, self.roots[tree])
+        else:
+            q, f = self._switching(view, pair, tau, self.roots[tree])
+        keys = np.unique(q * self.n_features + f)
+        return keys // self.n_features, keys % self.n_features
+
+    def _switching(self, view, pair, tau, start) -> tuple:
+        query, node = np.arange(len(pair)), start
+        found_query, found_feature = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         active = self.feature[node] >= 0
         query, node = query[active], node[active]
         while query.size:
@@ -750,9 +759,27 @@ class TreeEnsemble:
             node = np.concatenate([first, second[switches]])
             internal = self.feature[node] >= 0
             query, node = query[internal], node[internal]
-        q, f = np.concatenate(found_query or [np.empty(0, int)]), np.concatenate(found_feature or [np.empty(0, int)])
-        keys = np.unique(q * self.n_features + f)
-        return keys // self.n_features, keys % self.n_features
+        return np.concatenate(found_query), np.concatenate(found_feature)
+
+    def _compiled_switching(self, view, pair, tau, start) -> tuple:
+        capacity = max(64, 4 * len(pair))
+        while True:
+            found_query, found_feature = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
+            count = _compiled()["switching"](
+                self._tables(),
+                np.ascontiguousarray(view.x),
+                np.ascontiguousarray(view.b),
+                np.ascontiguousarray(view.step),
+                np.ascontiguousarray(pair, np.int64),
+                np.ascontiguousarray(tau, np.float64),
+                np.ascontiguousarray(start, np.int64),
+                self.max_depth,
+                found_query,
+                found_feature,
+            )
+            if count <= capacity:
+                return found_query[:count], found_feature[:count]
+            capacity = int(count)
 
     def configuration_leaves(
         self,
@@ -826,9 +853,15 @@ def _compiled() -> dict:
             "_kernel_interior",
             "_kernel_cause",
             "_kernel_endpoint",
+            "_kernel_game_node",
         ):
             module["_jit" + name] = jit(module[name])
-        _KERNELS.update(leaves=jit(_kernel_leaves), sweep=jit(_kernel_sweep), game_leaves=jit(_kernel_game_leaves))
+        _KERNELS.update(
+            leaves=jit(_kernel_leaves),
+            sweep=jit(_kernel_sweep),
+            game_leaves=jit(_kernel_game_leaves),
+            switching=jit(_kernel_switching),
+        )
     return _KERNELS
 
 
@@ -1143,32 +1176,60 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
     return count
 
 
+def _kernel_game_node(i, node, when, tables, x, b, step):  # pragma: no cover - compiled by numba
+    """``TreeEnsemble._game_directions`` for one node: ``(feature, switches, before, after)``."""
+    feature, threshold, nan_left, zero_missing, category_row = tables[0], tables[1], tables[4], tables[5], tables[6]
+    f = feature[node]
+    low, high = b[i, f], x[i, f]
+    if category_row[node] >= 0:
+        start = _jit_kernel_categorical_left(low, node, tables)  # noqa: F821
+        end = _jit_kernel_categorical_left(high, node, tables)  # noqa: F821
+    else:
+        start = _jit_kernel_numeric_left(low, threshold[node], nan_left[node], zero_missing[node], tables[11])  # noqa: F821
+        end = _jit_kernel_numeric_left(high, threshold[node], nan_left[node], zero_missing[node], tables[11])  # noqa: F821
+    after_start, before_end, time = _jit_kernel_interior(low, high, threshold[node], start, end, step[i, f])  # noqa: F821
+    crosses = after_start != before_end
+    if when == 0.0:
+        return f, start != after_start, start, after_start
+    if when == 1.0:
+        return f, before_end != end, before_end, end
+    if crosses and time == when:
+        return f, True, after_start, before_end
+    settled = before_end if (crosses and time < when) else after_start
+    return f, False, settled, settled
+
+
+def _kernel_switching(tables, x, b, step, pair, tau, node_start, depth, out_query, out_feature):  # pragma: no cover
+    """``TreeEnsemble._switching``, depth-first, one query at a time; returns the count found."""
+    feature, left, right = tables[0], tables[2], tables[3]
+    stack = np.empty(depth + 2, np.int64)
+    count = 0
+    for q in range(pair.size):
+        stack[0], top = node_start[q], 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            if feature[node] < 0:
+                continue
+            f, switches, before, after = _jit_kernel_game_node(pair[q], node, tau[q], tables, x, b, step)  # noqa: F821
+            stack[top] = left[node] if before else right[node]
+            top += 1
+            if switches:
+                if count < out_query.size:
+                    out_query[count], out_feature[count] = q, f
+                count += 1
+                stack[top] = left[node] if after else right[node]
+                top += 1
+    return count
+
+
 def _kernel_game_leaves(tables, x, b, step, pair, tau, node_start, moved, out):  # pragma: no cover - compiled
     """``TreeEnsemble.configuration_leaves``, one query at a time."""
-    feature, threshold, left, right, nan_left, zero_missing, category_row = tables[:7]
-    strict = tables[11]
+    feature, left, right = tables[0], tables[2], tables[3]
     for q in range(pair.size):
-        i, when, node = pair[q], tau[q], node_start[q]
+        node = node_start[q]
         while feature[node] >= 0:
-            f = feature[node]
-            low, high = b[i, f], x[i, f]
-            if category_row[node] >= 0:
-                start = _jit_kernel_categorical_left(low, node, tables)  # noqa: F821
-                end = _jit_kernel_categorical_left(high, node, tables)  # noqa: F821
-            else:
-                start = _jit_kernel_numeric_left(low, threshold[node], nan_left[node], zero_missing[node], strict)  # noqa: F821
-                end = _jit_kernel_numeric_left(high, threshold[node], nan_left[node], zero_missing[node], strict)  # noqa: F821
-            after_start, before_end, time = _jit_kernel_interior(low, high, threshold[node], start, end, step[i, f])  # noqa: F821
-            crosses = after_start != before_end
-            if when == 0.0:
-                switches, before, after = start != after_start, start, after_start
-            elif when == 1.0:
-                switches, before, after = before_end != end, before_end, end
-            elif crosses and time == when:
-                switches, before, after = True, after_start, before_end
-            else:
-                switches = False
-                before = after = before_end if (crosses and time < when) else after_start
+            f, switches, before, after = _jit_kernel_game_node(pair[q], node, tau[q], tables, x, b, step)  # noqa: F821
             chosen = before
             if switches:
                 for slot in range(moved.shape[1]):
