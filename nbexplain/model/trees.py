@@ -1018,11 +1018,13 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
     side_several = np.empty(max_sides, np.bool_)
     p = x.shape[1]
     simple = category_row.max() < 0 and not zero_missing.any()
-    plain = np.empty(p, np.bool_)
+    plain_all = np.empty((x.shape[0], p), np.bool_)  # finite at both ends and not stepped
     for i in range(x.shape[0]):
         for j in range(p):
-            plain[j] = (not step[i, j]) and np.isfinite(x[i, j]) and np.isfinite(b[i, j])
-        for t in range(roots.size):
+            plain_all[i, j] = (not step[i, j]) and np.isfinite(x[i, j]) and np.isfinite(b[i, j])
+    for t in range(roots.size):  # tree by tree: its nodes stay in cache while the paths go by
+        for i in range(x.shape[0]):
+            plain = plain_all[i]
             node = roots[t]
             while feature[node] >= 0:
                 f = feature[node]
