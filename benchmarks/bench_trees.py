@@ -21,9 +21,10 @@
    question), on the same few dozen applicants. Target: at least 100x faster at completeness
    at least as good.
 
-Every time is measured in this one run: the median of ``--repeats`` runs after a warm-up for
-nbexplain (which also compiles the numba loops) and for interventional TreeSHAP, the reference;
-one run for the slow path-dependent methods and PermutationExplainer. shap's explainers are
+Every time is measured in this one run: GIG and interventional TreeSHAP (the reference) run in
+turn, ``--repeats`` rounds after a warm-up round (which also compiles the numba loops), and
+their medians are compared, so that the changing load of a shared machine hits them alike; the
+slow path-dependent methods and PermutationExplainer run once. shap's explainers are
 built inside the timed call, as GIG reads the model inside its own. Completeness error:
 ``max |sum_j A_j - (f(x) - f(b))|`` (for the path-dependent methods ``f(b)`` is their own
 expected value).
@@ -59,6 +60,19 @@ def timed(fn, repeats):
     return statistics.median(times), result
 
 
+def interleaved(functions, repeats):
+    """Median wall time of each function and its last result, the functions run in turn (after a
+    warm-up round) so that a change of load on a shared machine hits them alike."""
+    results = [fn() for fn in functions]
+    times: list = [[] for _ in functions]
+    for _ in range(repeats):
+        for position, fn in enumerate(functions):
+            start = time.perf_counter()
+            results[position] = fn()
+            times[position].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], results
+
+
 def once(fn):
     start = time.perf_counter()
     result = fn()
@@ -88,28 +102,36 @@ def boosted_trees(args, X, y, shap, xgb):
         margin = booster.predict(xgb.DMatrix(rows), output_margin=True).astype(np.float64)
         margin_b = float(booster.predict(xgb.DMatrix(average), output_margin=True)[0])
         single = GeneralizedIntegratedGradients(model, backend="numba", threads=1, progress=False)
-        baseline = single.resolve_baseline(AverageInput(X), rows)
-        seconds, result = timed(
-            lambda single=single, rows=rows, baseline=baseline: single.explain(rows, baseline), args.repeats
-        )
-        timings = [("nbexplain GIG, average input, 1 thread", seconds, float(result.completeness_error.max()))]
         every = single.with_params(threads=-1)
-        seconds, result = timed(
-            lambda every=every, rows=rows, baseline=baseline: every.explain(rows, baseline), args.repeats
-        )
-        timings.append(
-            (f"nbexplain GIG, average input, {os.cpu_count()} threads", seconds, float(result.completeness_error.max()))
-        )
+        baseline = single.resolve_baseline(AverageInput(X), rows)
+
+        def interventional(rows=rows):
+            explainer = shap.TreeExplainer(model, data=average, feature_perturbation="interventional")
+            return explainer.shap_values(rows)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-
-            def interventional(rows=rows):
-                explainer = shap.TreeExplainer(model, data=average, feature_perturbation="interventional")
-                return explainer.shap_values(rows), explainer.expected_value
-
-            seconds, (values, expected) = timed(interventional, args.repeats)
-            error = np.abs(values.sum(axis=1) - (margin - margin_b)).max()
-            timings.append(("shap TreeExplainer, interventional, average input", seconds, float(error)))
+            (one, many, reference), (first, second, values) = interleaved(
+                [
+                    lambda single=single, rows=rows, baseline=baseline: single.explain(rows, baseline),
+                    lambda every=every, rows=rows, baseline=baseline: every.explain(rows, baseline),
+                    interventional,
+                ],
+                args.repeats,
+            )
+            timings = [
+                ("nbexplain GIG, average input, 1 thread", one, float(first.completeness_error.max())),
+                (
+                    f"nbexplain GIG, average input, {os.cpu_count()} threads",
+                    many,
+                    float(second.completeness_error.max()),
+                ),
+                (
+                    "shap TreeExplainer, interventional, average input",
+                    reference,
+                    float(np.abs(values.sum(axis=1) - (margin - margin_b)).max()),
+                ),
+            ]
 
             def path_dependent(rows=rows):
                 explainer = shap.TreeExplainer(model)
