@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT := DEBIAN_FRONTEND=noninteractive apt-get
-# The extras the quick start installs: a TensorFlow build, Parquet, comparisons and the test tools.
-EXTRAS ?= cpu,parquet,comparisons,test
+# The extras the quick start installs: a TensorFlow build, Parquet, comparisons, tree models (with
+# their compiled loops) and the test tools.
+EXTRAS ?= cpu,parquet,comparisons,trees,fast,test
 
 .PHONY: demo test lint benchmark install frontend-deps browser clean
 

@@ -17,6 +17,7 @@ from .engine import (
     AverageInput,
     BestScore,
     CutoffCohort,
+    GeneralizedIntegratedGradients,
     IntegratedGradients,
     MedianInput,
     PairedBaseline,
@@ -35,7 +36,7 @@ from .errors import (
     OutputSelectionError,
     UnknownNameError,
 )
-from .model import AdditiveRiskModel, OutputSelection
+from .model import AdditiveRiskModel, Blend, NetworkHead, OutputSelection, Stack, TreeEnsemble, read_trees
 from .results import Attributions, Explanation, FeatureGroup, InputLayout, Sensitivities
 
 __all__ = [
@@ -44,17 +45,20 @@ __all__ = [
     "AdditiveRowExplainer",
     "Attributions",
     "AverageInput",
+    "Blend",
     "BestScore",
     "CutoffCohort",
     "DataFileError",
     "Explanation",
     "FeatureGroup",
+    "GeneralizedIntegratedGradients",
     "InputDataError",
     "InputLayout",
     "IntegratedGradients",
     "MedianInput",
     "MissingDependencyError",
     "NBExplainError",
+    "NetworkHead",
     "NonFiniteScoreError",
     "NotDifferentiableError",
     "OutputSelection",
@@ -63,8 +67,11 @@ __all__ = [
     "ReferenceSet",
     "Sensitivities",
     "Sensitivity",
+    "Stack",
+    "TreeEnsemble",
     "UnknownNameError",
     "UserPoint",
     "__version__",
     "compute_gradients",
+    "read_trees",
 ]

@@ -2,7 +2,9 @@
 
 Every gradient comes from the one tape in ``_gradients.py``, planned and chunked by
 ``_plan.py``; every explainer shares the base in ``_base.py`` (parameters only in the
-constructor, ``explain(...)`` returns an immutable result, ``with_params`` copies).
+constructor, ``explain(...)`` returns an immutable result, ``with_params`` copies). Tree
+ensembles and stacks (read by :mod:`nbexplain.model.trees`) are explained by Generalized
+Integrated Gradients (``generalized.py``), whose smooth parts go through the same tape.
 """
 
 from ._base import Explainer, GradientExplainer
@@ -19,6 +21,7 @@ from .baselines import (
     ReferenceSet,
     UserPoint,
 )
+from .generalized import GeneralizedIntegratedGradients
 from .integrated import IntegratedGradients
 from .sensitivity import Sensitivity
 
@@ -31,6 +34,7 @@ __all__ = [
     "BestScore",
     "CutoffCohort",
     "Explainer",
+    "GeneralizedIntegratedGradients",
     "GradientExplainer",
     "IntegratedGradients",
     "MedianInput",

@@ -17,7 +17,9 @@ The explorer controller never touches Keras (or a tree library). It holds a
 
 Both describe the score they explain in every result's ``meta["explained"]`` (for example
 ``"class 'default' probability"``). A tree ensemble, a stack or an additive risk model plugs in
-by providing its own pair; the views do not change.
+by providing its own pair; the views do not change: :meth:`ModelExplainers.for_trees` pairs
+Generalized Integrated Gradients (the attributor) with the same method against one fixed,
+recorded baseline (the row explainer, :class:`FixedBaselineRows`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..results import Attributions, PerSampleResult
+from ._base import Parameters
+from .baselines import AverageInput
 from .integrated import IntegratedGradients
 from .sensitivity import Sensitivity
 
@@ -98,3 +102,49 @@ class ModelExplainers:
             AdditiveRowExplainer(model, baseline=baseline, logit=logit),
             AdditiveAttributor(model, logit=logit),
         )
+
+    @classmethod
+    def for_trees(cls, model: Any, baseline: Any = None, **options: Any) -> ModelExplainers:
+        """Generalized Integrated Gradients for a tree model or a stack (``options``: ``target=``,
+        ``output=``, ``steps=`` ... of :class:`~nbexplain.engine.GeneralizedIntegratedGradients`),
+        for reasons and populations, and for the rows against ``baseline`` (default: the average
+        input of the first rows explained, resolved once and recorded in every result)."""
+        from .generalized import GeneralizedIntegratedGradients
+
+        attributor = GeneralizedIntegratedGradients(model, **options)
+        return cls(FixedBaselineRows(attributor, baseline), attributor)
+
+
+class FixedBaselineRows(Parameters):
+    """A row explainer from an attributor: every row explained against ONE baseline.
+
+    ``baseline`` is resolved once, on the first :meth:`explain` (``None``: the average input of
+    those rows), and kept, so that re-explaining an edited row answers against the same point;
+    copies made by :meth:`with_params` share it. ``local_importance(row)`` and
+    ``global_importance()`` of the result are then lookups.
+    """
+
+    def __init__(self, attributor: Any, baseline: Any = None) -> None:
+        self.attributor = attributor
+        self.baseline = baseline
+        self._resolved: Any = None
+
+    def explain(self, X: Any) -> Attributions:
+        if self._resolved is None:
+            chosen = AverageInput(X) if self.baseline is None else self.baseline
+            self._resolved = self.attributor.resolve_baseline(chosen, X)
+        return self.attributor.explain(X, self._resolved)
+
+    def score(self, X: Any) -> np.ndarray:
+        return self.attributor.score(X)
+
+    def with_params(self, **changes: Any) -> FixedBaselineRows:
+        """The same rows with the attributor's parameters changed (e.g. ``progress=False``)."""
+        own = {name: changes.pop(name) for name in ("attributor", "baseline") if name in changes}
+        attributor = own.get("attributor", self.attributor)
+        copy = FixedBaselineRows(
+            attributor.with_params(**changes) if changes else attributor, own.get("baseline", self.baseline)
+        )
+        if "baseline" not in own:
+            copy._resolved = self._resolved
+        return copy
