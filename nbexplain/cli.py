@@ -19,6 +19,7 @@ input is a one-line message and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -34,11 +35,10 @@ from .credit.recipes import BASELINE_CHOICES, documented_baselines
 from .credit.validation import validate_reasons
 from .datasets import load_demo
 from .datasets.demo import DEMOS, demo_reasons, selection_experiment
-from .engine import IntegratedGradients
 from .engine._quadrature import RULES
+from .engine.protocol import attributor_for
 from .errors import NBExplainError, unknown_name
-from .model._keras import load_keras_model
-from .model.artifact import ModelArtifact, is_artifact
+from .model.artifact import InputRecipe, is_artifact, load_model_file
 from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
 from .widgets.bundle import bundle_for_files
 from .widgets.demo import demo_bundle
@@ -250,44 +250,52 @@ def reason_recipe(args):
             "and --catalogue JSON (its reason statements)."
         )
     raw = reference_rows(args.reference, args.id_column)
-    if path.is_file() and is_artifact(path):
-        artifact = ModelArtifact.load(path, unsafe=args.unsafe_load)
-        inputs = artifact.to_inputs(raw)
-        explainer = IntegratedGradients(artifact.model, **artifact.explainer_options(), **common)
-        several = len(artifact.inputs) > 1 or artifact.inputs[0].grid.ndim > 1
-        recipe = ReasonRecipe(
-            explainer,
-            documented_baselines(inputs, cutoff=args.cutoff, band=args.band, draws=args.draws)[args.baseline],
-            catalogue,
-            to_inputs=artifact.to_inputs,
-            columns=artifact.features,
-            elements=artifact.elements() if several else None,
-            ranges=reference_ranges(raw, artifact.features),
-            **options,
-        )
-        return recipe, inputs, {"file": str(path), "sha256": artifact.sha256}
-    model = load_keras_model(path, unsafe=args.unsafe_load)
-    raw = _without_target(raw, model, args.reference)
-    features = [str(c) for c in raw.columns]
-    explainer = IntegratedGradients(model, target=args.target, feature_names=features, **common)
-    baseline = documented_baselines(raw, cutoff=args.cutoff, band=args.band, draws=args.draws)[args.baseline]
-    recipe = ReasonRecipe(explainer, baseline, catalogue, columns=features, ranges=reference_ranges(raw), **options)
-    return recipe, raw, {"file": str(path), "sha256": file_sha256(path)}
+    artifact = load_model_file(
+        path,
+        unsafe=args.unsafe_load,
+        columns=[str(c) for c in raw.columns],
+        target=_unit(args.target),
+    )
+    artifact = _without_target(artifact, raw, args.reference)
+    explainer = attributor_for(artifact, **common)
+    recipe = ReasonRecipe(
+        explainer,
+        documented_baselines(artifact.to_inputs(raw), cutoff=args.cutoff, band=args.band, draws=args.draws)[
+            args.baseline
+        ],
+        catalogue,
+        to_inputs=artifact.to_inputs,
+        columns=artifact.features,
+        elements=artifact.elements() if artifact.several_inputs else None,
+        ranges=reference_ranges(raw, artifact.features),
+        **options,
+    )
+    return recipe, artifact.to_inputs(raw), {"file": str(path), "sha256": artifact.sha256}
 
 
-def _without_target(raw, model, path):
-    """A plain Keras model reads every reference column: one column more than it takes, named
-    like an outcome, is dropped (and said); any other mismatch is refused by name."""
-    width = _model_width(model)
+def _unit(target):
+    """A ``--target`` as given: an output unit or class number, or a label."""
+    return int(target) if target is not None and str(target).isdigit() else target
+
+
+def _without_target(artifact, raw, path):
+    """A plain Keras model reads the reference columns as they are: one column more than it
+    takes, named like an outcome, is dropped (and said); any other mismatch is refused by name.
+    Artifacts and tree models find their columns by name."""
+    if artifact.kind != "keras" or is_artifact(artifact.path):
+        return artifact
+    width = _model_width(artifact.model)
     if width is None or raw.shape[1] == width:
-        return raw
+        return artifact
     outcome = [c for c in raw.columns if str(c).strip().lower() in TARGET_NAMES]
     if raw.shape[1] == width + 1 and len(outcome) == 1:
         print(
             f"nbexplain reasons: the reference column {outcome[0]!r} is an outcome, not a feature: dropped.",
             file=sys.stderr,
         )
-        return raw.drop(columns=outcome)
+        columns = tuple(str(c) for c in raw.columns if c != outcome[0])
+        recipe = InputRecipe("input", columns, np.zeros(width), np.ones(width))
+        return dataclasses.replace(artifact, inputs=(recipe,))
     raise NBExplainError(
         f"{path} has {raw.shape[1]} columns {[str(c) for c in raw.columns][:30]} but the model reads "
         f"{width} features" + (f"; drop the outcome column(s) {outcome}" if outcome else "") + "."
@@ -420,14 +428,15 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--model",
         default="credit_fcn",
-        help="a demo model (credit_fcn, credit_lstm), a saved model artifact (.nbx: the network with its "
-        "preprocessing, from DemoModel.save or ModelArtifact.save) or a Keras model that reads raw columns (.keras)",
+        help="a demo model (credit_fcn, credit_lstm), a saved model artifact (.nbx: a network with its "
+        "preprocessing, a tree model or a stack, from DemoModel.save or ModelArtifact.save), a Keras model that reads "
+        "raw columns (.keras), an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
     command.add_argument(
         "--unsafe-load",
         action="store_true",
-        help="let Keras run Python code stored in the model file (Lambda layers); only for files "
-        "you trust: Keras' safe mode refuses such code by default",
+        help="run Python code stored in the model file (Keras Lambda layers, a pickled tree model); only for files "
+        "you trust: such code is refused by default",
     )
     command.add_argument("--reference", help="rows of the model's inputs the baseline is built from (own models)")
     command.add_argument("--catalogue", help="reason catalogue JSON (required for own models)")
@@ -476,7 +485,8 @@ def _own_model_arguments(command, required: bool) -> None:
     command.add_argument(
         "--model",
         required=required,
-        help="a saved model artifact (.nbx) or a Keras model that reads the data's columns",
+        help="a saved model artifact (.nbx: a network with its preprocessing, a tree model or a stack), a Keras model "
+        "that reads the data's columns, an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
     command.add_argument("--data", required=required, help="CSV or Parquet rows of the model's raw columns")
     command.add_argument("--target", help="the output unit to explain (index or class label)")

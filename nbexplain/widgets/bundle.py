@@ -28,8 +28,7 @@ from ..credit.validation import validate_reasons
 from ..datasets._cache import cache_dir
 from ..engine.protocol import ModelExplainers
 from ..errors import NBExplainError
-from ..model._keras import load_keras_model
-from ..model.artifact import InputRecipe, ModelArtifact, is_artifact
+from ..model.artifact import ModelArtifact, is_artifact, load_model_file
 from ..results import Attributions, Sensitivities
 from ..results.bundle import ExplanationBundle, open_bundle, write_bundle
 from ..results.serial import to_jsonable
@@ -204,7 +203,7 @@ class LazyExplainers(ModelExplainers):
         return self._explainers is not None
 
     def load(self) -> ModelExplainers:
-        """Load the artifact and build its explainers (TensorFlow is imported here)."""
+        """Load the artifact and build its explainers (TensorFlow is imported here, for a network)."""
         if self._explainers is None:
             if self.artifact_path is None:
                 raise NBExplainError(
@@ -228,7 +227,7 @@ class LazyExplainers(ModelExplainers):
                     "bundle again."
                 )
             self._artifact = artifact
-            self._explainers = ModelExplainers.for_keras(artifact.model, **artifact.explainer_options())
+            self._explainers = ModelExplainers.for_artifact(artifact)
         return self._explainers
 
     @property
@@ -303,32 +302,25 @@ def explorer_data_from_files(
 ) -> tuple[ExplorerData, Path]:
     """A user's saved model and data file as an explorer, and the model artifact to record.
 
-    ``model_path``: a model artifact (``.nbx``: the network with its preprocessing) or a Keras
-    file whose model reads the data's columns as they are (saved as an artifact beside it).
+    ``model_path``: any model file :func:`~nbexplain.model.artifact.load_model_file` opens: an
+    artifact (``.nbx``: a network with its preprocessing, a tree model, a stack), a Keras file
+    whose network reads the data's columns as they are, an XGBoost or LightGBM model file (saved
+    as an artifact in the cache, never beside the user's file).
     ``data_path``: CSV or Parquet rows with the model's raw columns (matched by name), and
     optionally ``outcome_column`` (the true 0/1 outcome, found by its usual names when not given).
     """
     model_path, data_path = Path(model_path), Path(data_path)
     frame = read_table(data_path)
-    if model_path.is_file() and is_artifact(model_path):
-        artifact = ModelArtifact.load(model_path)
-        artifact_path = model_path
-    else:
-        model = load_keras_model(model_path)
-        outcome = _outcome_column(frame, outcome_column)
-        columns = [str(c) for c in frame.columns if c != outcome]
-        width = len(columns)
-        recipe = InputRecipe("input", tuple(columns), np.zeros(width), np.ones(width))
-        artifact = ModelArtifact(model, (recipe,), target, None, "score", {"source": str(model_path)})
-        artifact_path = model_path.with_suffix(".nbx")
-        artifact.save(artifact_path)
     outcome = _outcome_column(frame, outcome_column)
+    unit = int(target) if target is not None and str(target).isdigit() else target
+    artifact = load_model_file(model_path, columns=[str(c) for c in frame.columns if c != outcome], target=unit)
+    artifact_path = model_path
+    if not is_artifact(model_path):  # saved as an artifact in the cache, never beside the user's file
+        artifact_path = cache_dir() / "models" / f"{model_path.stem}-{artifact.sha256[:12]}.nbx"
+        artifact_path.parent.mkdir(parents=True, exist_ok=True)
+        artifact.save(artifact_path)
     features = list(artifact.features)
-    options = artifact.explainer_options()
-    if target is not None:
-        options["target"] = int(target) if str(target).isdigit() else target
-    explainers = ModelExplainers.for_keras(artifact.model, **options)
-    several = len(artifact.inputs) > 1 or artifact.inputs[0].grid.ndim > 1
+    explainers = ModelExplainers.for_artifact(artifact, **({} if unit is None else {"target": unit}))
     raw = frame[features]
     choices = {c: {v: str(v) for v in values} for c, values in small_integer_columns(raw).items()}
     description = {"model": model_path.name, "data": f"{data_path.name} ({len(frame):,} rows)"}
@@ -336,12 +328,12 @@ def explorer_data_from_files(
         explainers,
         raw,
         artifact.to_inputs,
-        artifact.elements() if several else {},
+        artifact.elements() if artifact.several_inputs else {},
         None if outcome is None else frame[outcome].to_numpy(),
         choices,
         title or model_path.stem,
         artifact.outcome,
-        tuple(artifact.labels or ("0", "1"))[-2:],
+        tuple(str(label) for label in artifact.labels or ("0", "1"))[-2:],
         threshold,
         None,
         {},
