@@ -30,6 +30,7 @@ from ._commands import number, port, run_command, steps
 from ._files import file_sha256, writable_folder
 from ._tables import read_table
 from .credit.adverse import ReasonRecipe, reference_ranges
+from .credit.evidence import write_evidence_pack
 from .credit.reasons import ReasonCatalogue
 from .credit.recipes import BASELINE_CHOICES, documented_baselines
 from .credit.validation import validate_reasons
@@ -39,7 +40,7 @@ from .engine._quadrature import RULES
 from .engine.protocol import attributor_for
 from .errors import NBExplainError, unknown_name
 from .model.artifact import InputRecipe, is_artifact, load_model_file
-from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
+from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook
 from .widgets.bundle import bundle_for_files
 from .widgets.demo import demo_bundle
 

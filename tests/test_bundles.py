@@ -13,10 +13,10 @@ import pytest
 
 from nbexplain import NBExplainError
 from nbexplain.cli import main
+from nbexplain.credit.evidence import evidence_html
 from nbexplain.engine.protocol import ModelExplainers
 from nbexplain.model.artifact import InputRecipe, ModelArtifact
 from nbexplain.results.bundle import open_bundle
-from nbexplain.serve import evidence_html
 from nbexplain.widgets import ExplorerController, ExplorerData
 from nbexplain.widgets.bundle import build_bundle, bundle_explorer_data, bundle_for_files
 
@@ -207,3 +207,21 @@ def test_the_evidence_pack_stands_on_its_own(built, browser, screenshots, tmp_pa
     page.screenshot(path=str(screenshots / "evidence-pack.png"), full_page=True)
     assert not errors
     page.close()
+
+
+def test_the_dashboard_offers_its_bundles_evidence_pack(built):
+    from nbexplain.widgets.bundle import bundle_dashboard
+
+    _, _, path = built
+    board = bundle_dashboard(path)
+    sent = []
+    board.evidence.download.send = sent.append
+    (button,) = board.evidence.buttons
+    button.click()
+    (message,) = sent
+    assert message["filename"] == "evidence-pack-small.html" and message["mime"].startswith("text/html")
+    expected = evidence_html(path)
+    assert (
+        message["content"].split("<h2>The model and the data</h2>")[1][:2000]
+        == expected.split("<h2>The model and the data</h2>")[1][:2000]
+    )
