@@ -225,3 +225,21 @@ def test_the_dashboard_offers_its_bundles_evidence_pack(built):
         message["content"].split("<h2>The model and the data</h2>")[1][:2000]
         == expected.split("<h2>The model and the data</h2>")[1][:2000]
     )
+
+
+def test_a_bundle_is_served_only_with_its_own_model(built, tmp_path, capsys):
+    """``nbexplain dashboard --bundle B --model M`` refuses a model whose fingerprint is not the
+    bundle's before serving anything; with the bundle's own model (moved elsewhere) a what-if is
+    answered by that file."""
+    folder, data, path = built
+    artifact_model(seed=7).save(tmp_path / "other.nbx")
+    assert main(["dashboard", "--bundle", str(path), "--model", str(tmp_path / "other.nbx"), "--check"]) == 2
+    assert "is not the model the bundle was built from" in capsys.readouterr().err
+    moved = tmp_path / "moved.nbx"
+    moved.write_bytes((folder / "model.nbx").read_bytes())
+    controller = ExplorerController(bundle_explorer_data(path, model=moved))
+    controller.what_if({"income": 90.0})
+    edited = data.frame.iloc[[controller.position]].assign(income=90.0)
+    expected = data.explainers.rows.explain(data.to_inputs(edited)).score[0]
+    assert controller.sample.prediction == pytest.approx(float(expected), abs=1e-6)
+    assert controller.data.explainers.artifact_path == moved
