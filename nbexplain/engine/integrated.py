@@ -43,6 +43,7 @@ from ..results import Attributions
 from ._base import GradientExplainer, warn_all
 from ._gradients import GradientFunction
 from ._plan import GradientPlan
+from ._populations import PairSums, PopulationPairs, check_labels, population_baseline, population_meta
 from ._quadrature import RULES, quadrature
 from .baselines import BaselineContext, PairedBaseline, ResolvedBaseline, as_baseline
 
@@ -231,88 +232,45 @@ class IntegratedGradients(GradientExplainer):
         every pair in chunks; otherwise ``max_pairs`` pairs are drawn uniformly (seeded) and each
         feature's mean comes with its standard error. The result has one sample, ``"A - B"``.
         """
-        if isinstance(labels, str | bytes) or not isinstance(labels, tuple | list) or len(labels) != 2:
-            raise NBExplainError(
-                f"labels must be a pair of population names, e.g. ('denied', 'approved'); got {labels!r}."
-            )
-        if not (_whole(max_pairs) and max_pairs >= 1):
-            raise NBExplainError(f"max_pairs must be a positive whole number of (a, b) pairs; got {max_pairs!r}.")
-        if exact is not None and not isinstance(exact, bool | np.bool_):
-            raise NBExplainError(f"exact must be True, False or None (exact when |A| |B| <= max_pairs); got {exact!r}.")
-        if not (_whole(seed) and seed >= 0):
-            raise NBExplainError(f"seed must be a whole number >= 0 (of the sampled pairs); got {seed!r}.")
+        labels = check_labels(labels)
         plan = self._plan(A)
         second = plan.prepare(B, f"population {labels[1]!r}")
         xs, bs = plan.prepared.arrays, second.arrays
-        n_a, n_b = plan.prepared.n_samples, second.n_samples
-        total_pairs = n_a * n_b
-        exact = total_pairs <= max_pairs if exact is None else bool(exact)
-        if exact:
-            pairs, locate = total_pairs, (lambda p: (p // n_b, p % n_b))
-        else:
-            if max_pairs < 2:
-                raise NBExplainError(f"max_pairs={max_pairs}: sampling needs at least 2 pairs for a standard error.")
-            rng = np.random.default_rng(seed)
-            sample_a, sample_b = rng.integers(0, n_a, max_pairs), rng.integers(0, n_b, max_pairs)
-            pairs, locate = int(max_pairs), (lambda p: (sample_a[p], sample_b[p]))
+        pairs = PopulationPairs(plan.prepared.n_samples, second.n_samples, max_pairs, exact, seed)
         fx, fb = self._scores(plan, xs, bs)
-        shapes = {name: xs[name].shape[1:] for name in plan.names}
-        sums = {name: np.zeros(shapes[name]) for name in plan.names}
-        squares = {name: np.zeros(shapes[name]) for name in plan.names}
-        moments = np.zeros(3)  # sum over pairs of f(a) - f(b), its square, and the largest pair steps
+        sums = PairSums({name: xs[name].shape[1:] for name in plan.names})
+        most_steps = [0]
 
         def consume(px, pb, attributions, used, errors):
-            for name in plan.names:
-                sums[name] += attributions[name].sum(axis=0)
-                squares[name] += np.square(attributions[name]).sum(axis=0)
-            difference = fx[px] - fb[pb]
-            moments[:2] += difference.sum(), np.square(difference).sum()
-            moments[2] = max(moments[2], used.max())
+            sums.add({name: attributions[name] for name in plan.names}, fx[px] - fb[pb])
+            most_steps[0] = max(most_steps[0], int(used.max()))
 
-        record = self._integrate(plan, xs, bs, fx, fb, pairs, locate, consume, "population pairs")
-        mean = {name: (sums[name] / pairs)[None] for name in plan.names}
-        standard_error = None
-        if not exact:
-            standard_error = {
-                name: np.sqrt(np.maximum(squares[name] / pairs - np.square(mean[name][0]), 0.0) / (pairs - 1))[None]
-                for name in plan.names
-            }
-        pair_difference = moments[0] / pairs
-        difference_se = np.sqrt(max(moments[1] / pairs - pair_difference**2, 0.0) / (pairs - 1)) if not exact else 0.0
-        score_gap = fx.mean() - fb.mean()
-        error = np.abs(_totals(mean) - score_gap)
-        description = {
-            "kind": "population",
-            "statement": f"Every member of {labels[0]!r} against every member "
-            f"of {labels[1]!r}" + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
-            "points": n_b,
-            "baseline_score": float(fb.mean()),
-        }
-        meta = self._meta(plan, description, error, n_b, record, (f"{labels[0]} - {labels[1]}",))
+        record = self._integrate(plan, xs, bs, fx, fb, pairs.count, pairs.locate, consume, "population pairs")
+        mean = sums.mean(pairs)
+        error = np.abs(_totals(mean) - (fx.mean() - fb.mean()))
+        description = population_baseline(labels, pairs, fb.mean())
+        meta = self._meta(plan, description, error, pairs.n_b, record, (f"{labels[0]} - {labels[1]}",))
         meta.update(
-            view="population difference",
-            populations=list(labels),
-            sizes=[n_a, n_b],
-            exact=exact,
-            pairs=pairs,
-            seed=None if exact else seed,
-            quadrature_error=float(abs(_totals(mean)[0] - pair_difference)),
-            max_pair_error=record.max_error,
-            sampling_standard_error=float(difference_se),
-            formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs",
+            population_meta(
+                labels,
+                pairs,
+                sums,
+                _totals(mean)[0],
+                max_pair_error=record.max_error,
+                formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs",
+            )
         )
-        data = {name: xs[name].mean(axis=0, keepdims=True) for name in plan.names}
         return Attributions(
             values=mean,
-            data=data,
+            data={name: xs[name].mean(axis=0, keepdims=True) for name in plan.names},
             score=np.array([fx.mean()]),
             baseline_score=np.array([fb.mean()]),
             completeness_error=error,
-            steps=np.array([int(moments[2])]),
+            steps=np.array([most_steps[0]]),
             layout=self.layout(plan),
             meta=meta,
             sample_labels=(f"{labels[0]} - {labels[1]}",),
-            standard_error=standard_error,
+            standard_error=sums.standard_error(pairs),
         )
 
     def resolve_baseline(self, baseline, X) -> ResolvedBaseline:
