@@ -827,7 +827,7 @@ class TreeEnsemble:
         reachable under SOME choice of which switching features have moved (both children of a
         switching node are explored). Returns ``(query, feature)`` pairs, unique."""
         if use_numba(backend):
-            q, f = self._compiled_switching(view, pair, tau, self.roots[tree])
+            q, f, _ = self._compiled_game_walk(view, pair, tau, self.roots[tree])
         else:
             q, f = self._switching(view, pair, tau, self.roots[tree])
         keys = np.unique(q * self.n_features + f)
@@ -850,11 +850,15 @@ class TreeEnsemble:
             query, node = query[internal], node[internal]
         return np.concatenate(found_query), np.concatenate(found_feature)
 
-    def _compiled_switching(self, view, pair, tau, start) -> tuple:
-        capacity = max(64, 4 * len(pair))
+    def _compiled_game_walk(self, view, pair, tau, start, moved=None) -> tuple:
+        """The numba tie-game descents: ``(found query, found feature)`` of every switching node
+        (``moved`` None), or the leaf of each query under its ``moved`` row."""
+        explore = moved is None
+        capacity = max(64, 4 * len(pair)) if explore else 0
+        leaves = np.empty(0 if explore else len(pair), np.int64)
         while True:
             found_query, found_feature = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
-            count = _compiled()["switching"](
+            count = _compiled()["game_walk"](
                 self._tables(),
                 np.ascontiguousarray(view.x),
                 np.ascontiguousarray(view.b),
@@ -863,11 +867,14 @@ class TreeEnsemble:
                 np.ascontiguousarray(tau, np.float64),
                 np.ascontiguousarray(start, np.int64),
                 self.max_depth,
+                explore,
+                np.ascontiguousarray(np.zeros((0, 1)) if explore else moved, np.int64),
                 found_query,
                 found_feature,
+                leaves,
             )
             if count <= capacity:
-                return found_query[:count], found_feature[:count]
+                return found_query[:count], found_feature[:count], leaves
             capacity = int(count)
 
     def configuration_leaves(
@@ -883,19 +890,7 @@ class TreeEnsemble:
         features listed in the row of ``moved`` (local feature indices, -1 padded) have crossed
         and the others have not."""
         if use_numba(backend):
-            out = np.empty(len(pair), np.int64)
-            _compiled()["game_leaves"](
-                self._tables(),
-                np.ascontiguousarray(view.x),
-                np.ascontiguousarray(view.b),
-                np.ascontiguousarray(view.step),
-                np.ascontiguousarray(pair, np.int64),
-                np.ascontiguousarray(tau, np.float64),
-                np.ascontiguousarray(self.roots[tree]),
-                np.ascontiguousarray(moved, np.int64),
-                out,
-            )
-            return out
+            return self._compiled_game_walk(view, pair, tau, self.roots[tree], moved)[2]
         node = self.roots[tree].copy()
         active = np.flatnonzero(self.feature[node] >= 0)
         while active.size:
@@ -936,7 +931,6 @@ _jit_kernel_categorical_left: Any = None
 _jit_kernel_numeric_left: Any = None
 _jit_kernel_interior: Any = None
 _jit_kernel_cause: Any = None
-_jit_kernel_endpoint: Any = None
 _jit_kernel_game_node: Any = None
 
 
@@ -952,15 +946,13 @@ def _compiled() -> dict:
             "_kernel_numeric_left",
             "_kernel_interior",
             "_kernel_cause",
-            "_kernel_endpoint",
             "_kernel_game_node",
         ):
             module["_jit" + name] = jit(module[name])
         _KERNELS.update(
             leaves=jit(_kernel_leaves),
             sweep=jit(_kernel_sweep),
-            game_leaves=jit(_kernel_game_leaves),
-            switching=jit(_kernel_switching),
+            game_walk=jit(_kernel_game_walk),
         )
     return _KERNELS
 
@@ -1056,26 +1048,6 @@ def _kernel_leaves(tables, roots, values, out):  # pragma: no cover - compiled b
             out[i, t] = node
 
 
-def _kernel_endpoint(i, node, at_start, cause, several, tables, x, b, step):  # pragma: no cover - compiled
-    """Finish the descent to the leaf at b (``at_start``) or at x from ``node``, recording the
-    features whose nodes switch at that end (``L0 != A`` / ``Z != L1``)."""
-    feature, threshold, left, right, nan_left, zero_missing, category_row = tables[:7]
-    while feature[node] >= 0:
-        f = feature[node]
-        low, high = b[i, f], x[i, f]
-        if category_row[node] >= 0:
-            start = _jit_kernel_categorical_left(low, node, tables)
-            end = _jit_kernel_categorical_left(high, node, tables)
-        else:
-            start = _jit_kernel_numeric_left(low, threshold[node], nan_left[node], zero_missing[node], tables[11])
-            end = _jit_kernel_numeric_left(high, threshold[node], nan_left[node], zero_missing[node], tables[11])
-        after_start, before_end, _ = _jit_kernel_interior(low, high, threshold[node], start, end, step[i, f])
-        if (start != after_start) if at_start else (before_end != end):
-            cause, several = _jit_kernel_cause(cause, several, f)
-        node = left[node] if (start if at_start else end) else right[node]
-    return node, cause, several
-
-
 def _kernel_sweep(  # pragma: no cover - compiled by numba
     tables,
     roots,
@@ -1100,13 +1072,14 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
     Each tree is first descended while every point of the path (b and x included) leaves a node
     the same way; from the first node where that fails, the interval sweep runs depth-first, and
     the descents to the leaves at b and at x ride along while they share its nodes (they part
-    from it only where b or x sits exactly on a threshold). Plain coordinates (finite at both
-    ends, not stepped) at numeric nodes take the comparisons inline; the rest go through the
-    same rules as ``goes_left``."""
+    from it only where b or x sits exactly on a threshold, and finish after the sweep). Plain
+    coordinates (finite at both ends, not stepped) at numeric nodes take the comparisons inline;
+    the rest go through the same rules as ``goes_left``."""
     feature, threshold, left, right, nan_left, zero_missing, category_row = tables[:7]
     strict = tables[11]
     numeric, categorical = _jit_kernel_numeric_left, _jit_kernel_categorical_left
-    interior, add, endpoint = _jit_kernel_interior, _jit_kernel_cause, _jit_kernel_endpoint
+    interior, add = _jit_kernel_interior, _jit_kernel_cause
+    parted = np.empty(2, np.int64)  # where the descent to b's / x's leaf left the sweep (-1: it did not)
     o_pair, o_tree, o_leaf, o_tau, o_sign, o_cause, o_several = out
     capacity = o_pair.size
     count = 0
@@ -1150,6 +1123,7 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
             sides = 0
             start_node, start_cause, start_several = -1, -1, False
             end_node, end_cause, end_several = -1, -1, False
+            parted[0], parted[1] = -1, -1
             top = 1
             s_int[0, 0], s_int[0, 1], s_int[0, 2], s_int[0, 3] = node, -1, -1, 12
             s_flt[0, 0], s_flt[0, 1] = 0.0, 1.0
@@ -1213,17 +1187,13 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
                         start_in_a = keep_a and start_child == a_child
                         start_in_z = cut_here and start_child == z_child
                         if not (start_in_a or start_in_z):
-                            start_node, start_cause, start_several = endpoint(
-                                i, start_child, True, start_cause, start_several, tables, x, b, step
-                            )
+                            parted[0] = start_child
                     if on_end:
                         end_child = left[node] if end else right[node]
                         end_in_a = keep_a and end_child == a_child
                         end_in_z = cut_here and end_child == z_child
                         if not (end_in_a or end_in_z):
-                            end_node, end_cause, end_several = endpoint(
-                                i, end_child, False, end_cause, end_several, tables, x, b, step
-                            )
+                            parted[1] = end_child
                     if cut_here:
                         z_lo, z_lo_cause, z_lo_several = lo, lo_cause, lo_several
                         if time > lo:
@@ -1255,6 +1225,27 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
                     elif (crosses and time == hi) or ((not crosses) and hi == 1.0 and before_end != end):
                         hi_cause, hi_several = add(hi_cause, hi_several, f)
                     node, on_start, on_end = a_child, start_in_a, end_in_a
+            for at_end in range(2):  # the descents to b's and x's leaves that parted from the sweep
+                node = parted[at_end]
+                if node < 0:
+                    continue
+                cause, several = (end_cause, end_several) if at_end else (start_cause, start_several)
+                while feature[node] >= 0:
+                    f = feature[node]
+                    low, high, cut = b[i, f], x[i, f], threshold[node]
+                    if category_row[node] >= 0:
+                        start, end = categorical(low, node, tables), categorical(high, node, tables)
+                    else:
+                        start = numeric(low, cut, nan_left[node], zero_missing[node], strict)
+                        end = numeric(high, cut, nan_left[node], zero_missing[node], strict)
+                    after_start, before_end, _ = interior(low, high, cut, start, end, step[i, f])
+                    if (before_end != end) if at_end else (start != after_start):
+                        cause, several = add(cause, several, f)
+                    node = left[node] if (end if at_end else start) else right[node]
+                if at_end:
+                    end_node, end_cause, end_several = node, cause, several
+                else:
+                    start_node, start_cause, start_several = node, cause, several
             start_leaf[i, t], end_leaf[i, t] = start_node, end_node
             if start_cause >= 0:
                 side_leaf[sides], side_tau[sides], side_sign[sides] = start_node, 0.0, -1
@@ -1278,68 +1269,70 @@ def _kernel_sweep(  # pragma: no cover - compiled by numba
     return count
 
 
-def _kernel_game_node(i, node, when, tables, x, b, step):  # pragma: no cover - compiled by numba
-    """``TreeEnsemble._game_directions`` for one node: ``(feature, switches, before, after)``."""
-    feature, threshold, nan_left, zero_missing, category_row = tables[0], tables[1], tables[4], tables[5], tables[6]
-    f = feature[node]
-    low, high = b[i, f], x[i, f]
-    if category_row[node] >= 0:
-        start = _jit_kernel_categorical_left(low, node, tables)
-        end = _jit_kernel_categorical_left(high, node, tables)
-    else:
-        start = _jit_kernel_numeric_left(low, threshold[node], nan_left[node], zero_missing[node], tables[11])
-        end = _jit_kernel_numeric_left(high, threshold[node], nan_left[node], zero_missing[node], tables[11])
-    after_start, before_end, time = _jit_kernel_interior(low, high, threshold[node], start, end, step[i, f])
+def _kernel_game_node(low, high, cut, start, end, stepped, when):  # pragma: no cover - compiled by numba
+    """``TreeEnsemble._game_directions`` for one node, from the directions ``start`` at b and
+    ``end`` at x: ``(switches, before, after)`` at time ``when`` (scalars only, see above)."""
+    after_start, before_end, time = _jit_kernel_interior(low, high, cut, start, end, stepped)
     crosses = after_start != before_end
     if when == 0.0:
-        return f, start != after_start, start, after_start
+        return start != after_start, start, after_start
     if when == 1.0:
-        return f, before_end != end, before_end, end
+        return before_end != end, before_end, end
     if crosses and time == when:
-        return f, True, after_start, before_end
+        return True, after_start, before_end
     settled = before_end if (crosses and time < when) else after_start
-    return f, False, settled, settled
+    return False, settled, settled
 
 
-def _kernel_switching(tables, x, b, step, pair, tau, node_start, depth, out_query, out_feature):  # pragma: no cover
-    """``TreeEnsemble._switching``, depth-first, one query at a time; returns the count found."""
-    feature, left, right = tables[0], tables[2], tables[3]
+def _kernel_game_walk(  # pragma: no cover - compiled by numba
+    tables, x, b, step, pair, tau, node_start, depth, explore, moved, found_query, found_feature, leaves
+):
+    """The descents of tie games, depth-first, one query (path ``pair[q]`` at time ``tau[q]``,
+    from node ``node_start[q]``) at a time.
+
+    ``explore``: ``TreeEnsemble._switching``, both children of every switching node visited, each
+    ``(query, feature)`` found written to ``found_*`` (the count returned, possibly above their
+    size). Otherwise ``TreeEnsemble.configuration_leaves``: one descent per query in which exactly
+    the features listed in ``moved[q]`` have crossed, its leaf written to ``leaves[q]``. The
+    node rules are taken inline (scalars only: see above)."""
+    feature, threshold, left, right, nan_left, zero_missing, category_row = tables[:7]
+    strict = tables[11]
+    numeric, categorical, game_node = _jit_kernel_numeric_left, _jit_kernel_categorical_left, _jit_kernel_game_node
     stack = np.empty(depth + 2, np.int64)
     count = 0
     for q in range(pair.size):
+        i, when = pair[q], tau[q]
         stack[0], top = node_start[q], 1
         while top > 0:
             top -= 1
             node = stack[top]
             if feature[node] < 0:
+                if not explore:
+                    leaves[q] = node
                 continue
-            f, switches, before, after = _jit_kernel_game_node(pair[q], node, tau[q], tables, x, b, step)
-            stack[top] = left[node] if before else right[node]
-            top += 1
-            if switches:
-                if count < out_query.size:
-                    out_query[count], out_feature[count] = q, f
+            f = feature[node]
+            low, high, cut = b[i, f], x[i, f], threshold[node]
+            if category_row[node] >= 0:
+                start, end = categorical(low, node, tables), categorical(high, node, tables)
+            else:
+                start = numeric(low, cut, nan_left[node], zero_missing[node], strict)
+                end = numeric(high, cut, nan_left[node], zero_missing[node], strict)
+            switches, before, after = game_node(low, high, cut, start, end, step[i, f], when)
+            chosen = before
+            if switches and explore:
+                if count < found_query.size:
+                    found_query[count], found_feature[count] = q, f
                 count += 1
                 stack[top] = left[node] if after else right[node]
                 top += 1
-    return count
-
-
-def _kernel_game_leaves(tables, x, b, step, pair, tau, node_start, moved, out):  # pragma: no cover - compiled
-    """``TreeEnsemble.configuration_leaves``, one query at a time."""
-    feature, left, right = tables[0], tables[2], tables[3]
-    for q in range(pair.size):
-        node = node_start[q]
-        while feature[node] >= 0:
-            f, switches, before, after = _jit_kernel_game_node(pair[q], node, tau[q], tables, x, b, step)
-            chosen = before
-            if switches:
+            elif switches:
                 for slot in range(moved.shape[1]):
                     if moved[q, slot] == f:
                         chosen = after
                         break
-            node = left[node] if chosen else right[node]
-        out[q] = node
+            stack[top] = left[node] if chosen else right[node]
+            top += 1
+    return count
 
 
 def _chunks(n: int, per_row: int) -> list:
