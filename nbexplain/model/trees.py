@@ -1342,6 +1342,16 @@ def _chunks(n: int, per_row: int) -> list:
 
 
 # --------------------------------------------------------------------------- readers
+def _margin_names(outputs: int, link: str | None, classes, single: str = "margin") -> tuple:
+    """Names of a model's margins: one per class, the log-odds of the positive class (a sigmoid
+    link), or ``single``."""
+    if outputs > 1:
+        return tuple(f"margin of class {c}" for c in (classes or range(outputs)))
+    if link == "sigmoid":
+        return (f"log-odds of class {classes[1] if classes and len(classes) == 2 else 1}",)
+    return (single,)
+
+
 def read_trees(model: Any, feature_names: Any = None) -> TreeEnsemble:
     """Read an XGBoost, LightGBM or scikit-learn tree model (or return a :class:`TreeEnsemble`).
 
@@ -1546,12 +1556,7 @@ def _read_xgboost(model: Any, text: bytes | None = None) -> tuple[TreeEnsemble, 
         link = "softmax"
     elif objective.startswith("reg:") and link is None:
         link = "identity"
-    if n_classes:
-        output_names = tuple(f"margin of class {c}" for c in (classes or range(n_classes)))
-    elif link == "sigmoid":
-        output_names = (f"log-odds of class {classes[1] if classes and len(classes) == 2 else 1}",)
-    else:
-        output_names = ("margin",)
+    output_names = _margin_names(outputs, link, classes)
     ensemble = TreeEnsemble(
         trees=trees,
         n_outputs=outputs,
@@ -1628,12 +1633,7 @@ def _read_lightgbm(model: Any) -> tuple[TreeEnsemble, Callable]:
         link = "exp"
     elif words and words[0] in ("regression", "regression_l1", "huber", "fair", "quantile", "mape"):
         link = "identity"
-    if outputs > 1:
-        output_names = tuple(f"margin of class {c}" for c in (classes or range(outputs)))
-    elif link == "sigmoid":
-        output_names = (f"log-odds of class {classes[1] if classes and len(classes) == 2 else 1}",)
-    else:
-        output_names = ("margin",)
+    output_names = _margin_names(outputs, link, classes)
     ensemble = TreeEnsemble(
         trees=trees,
         n_outputs=outputs,
@@ -1783,13 +1783,8 @@ def _read_sklearn(model: Any) -> tuple[TreeEnsemble, Callable]:
                 trees.append(_sklearn_tree(regressor.tree_, outputs, column, scale=model.learning_rate))
         probe = np.zeros((1, width), np.float32)
         bias = np.asarray(model._raw_predict_init(probe), float).reshape(outputs)
-        if classifier and outputs == 1:
-            output_names: tuple = (f"log-odds of class {classes[1]}",)  # type: ignore[index]
-        elif classifier:
-            output_names = tuple(f"margin of class {c}" for c in classes)  # type: ignore[union-attr]
-        else:
-            output_names = ("value",)
         link = ("sigmoid" if outputs == 1 else "softmax") if classifier else "identity"
+        output_names = _margin_names(outputs, link, classes, single="value")
         ensemble = TreeEnsemble(
             trees=trees,
             n_outputs=outputs,
@@ -1913,18 +1908,13 @@ def _read_histgb(model: Any, classes: tuple | None, feature_names: tuple, source
                 }
             )
     classifier = classes is not None
-    if classifier and outputs == 1:
-        output_names: tuple = (f"log-odds of class {classes[1]}",)  # type: ignore[index]
-    elif classifier:
-        output_names = tuple(f"margin of class {c}" for c in classes)  # type: ignore[union-attr]
-    else:
-        output_names = ("value",)
     loss = getattr(model, "loss", "")
     link = (
         ("sigmoid" if outputs == 1 else "softmax")
         if classifier
         else ("exp" if loss in ("poisson", "gamma") else "identity")
     )
+    output_names = _margin_names(outputs, link, classes, single="value")
     ensemble = TreeEnsemble(
         trees=trees,
         n_outputs=outputs,
