@@ -36,6 +36,7 @@ from ._files import file_sha256, writable_folder
 from ._tables import read_table
 from .batch import IMPORTANCE, BatchRecipe, check_output, explain_book, is_partitioned
 from .credit.adverse import ReasonRecipe, reference_ranges
+from .credit.evidence import write_evidence_pack
 from .credit.reasons import ReasonCatalogue
 from .credit.recipes import BASELINE_CHOICES, documented_baselines
 from .credit.validation import validate_reasons
@@ -45,8 +46,9 @@ from .engine._quadrature import RULES
 from .engine.protocol import attributor_for
 from .errors import NBExplainError, unknown_name
 from .model.artifact import InputRecipe, is_artifact, load_model_file
-from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
-from .widgets.bundle import bundle_for_files
+from .results.bundle import open_bundle
+from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook
+from .widgets.bundle import bundle_for_files, check_bundle_model
 from .widgets.demo import demo_bundle
 
 
@@ -168,6 +170,16 @@ def _dashboard_notebook(args) -> Path:
         if not notebook.is_file():
             raise NBExplainError(f"{notebook} does not exist; give the path of a notebook (.ipynb) to serve.")
         return notebook
+    if args.bundle:
+        bundle = Path(args.bundle)
+        if args.data:
+            raise NBExplainError(
+                "--bundle serves the rows the bundle holds: drop --data (or drop --bundle to build one)."
+            )
+        open_bundle(bundle)  # an error now if it is not a bundle
+        if args.model:
+            check_bundle_model(bundle, args.model)
+        return bundle_notebook(bundle, model=args.model)
     if args.model or args.data:
         if not (args.model and args.data):
             raise NBExplainError("Serving your own model needs both --model FILE and --data FILE.")
@@ -479,6 +491,11 @@ def parser() -> argparse.ArgumentParser:
         )
         _own_model_arguments(command, required=False)
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
+        command.add_argument(
+            "--bundle",
+            help="serve this explanation bundle (from nbexplain bundle); with --model, that model file answers "
+            "what-if edits (refused unless it is the model the bundle was built from)",
+        )
         command.add_argument(
             "--skip-selection",
             action="store_true",

@@ -13,10 +13,10 @@ import pytest
 
 from nbexplain import NBExplainError
 from nbexplain.cli import main
+from nbexplain.credit.evidence import evidence_html
 from nbexplain.engine.protocol import ModelExplainers
 from nbexplain.model.artifact import InputRecipe, ModelArtifact
 from nbexplain.results.bundle import open_bundle
-from nbexplain.serve import evidence_html
 from nbexplain.widgets import ExplorerController, ExplorerData
 from nbexplain.widgets.bundle import build_bundle, bundle_explorer_data, bundle_for_files
 
@@ -207,3 +207,39 @@ def test_the_evidence_pack_stands_on_its_own(built, browser, screenshots, tmp_pa
     page.screenshot(path=str(screenshots / "evidence-pack.png"), full_page=True)
     assert not errors
     page.close()
+
+
+def test_the_dashboard_offers_its_bundles_evidence_pack(built):
+    from nbexplain.widgets.bundle import bundle_dashboard
+
+    _, _, path = built
+    board = bundle_dashboard(path)
+    sent = []
+    board.evidence.download.send = sent.append
+    (button,) = board.evidence.buttons
+    button.click()
+    (message,) = sent
+    assert message["filename"] == "evidence-pack-small.html" and message["mime"].startswith("text/html")
+    expected = evidence_html(path)
+    assert (
+        message["content"].split("<h2>The model and the data</h2>")[1][:2000]
+        == expected.split("<h2>The model and the data</h2>")[1][:2000]
+    )
+
+
+def test_a_bundle_is_served_only_with_its_own_model(built, tmp_path, capsys):
+    """``nbexplain dashboard --bundle B --model M`` refuses a model whose fingerprint is not the
+    bundle's before serving anything; with the bundle's own model (moved elsewhere) a what-if is
+    answered by that file."""
+    folder, data, path = built
+    artifact_model(seed=7).save(tmp_path / "other.nbx")
+    assert main(["dashboard", "--bundle", str(path), "--model", str(tmp_path / "other.nbx"), "--check"]) == 2
+    assert "is not the model the bundle was built from" in capsys.readouterr().err
+    moved = tmp_path / "moved.nbx"
+    moved.write_bytes((folder / "model.nbx").read_bytes())
+    controller = ExplorerController(bundle_explorer_data(path, model=moved))
+    controller.what_if({"income": 90.0})
+    edited = data.frame.iloc[[controller.position]].assign(income=90.0)
+    expected = data.explainers.rows.explain(data.to_inputs(edited)).score[0]
+    assert controller.sample.prediction == pytest.approx(float(expected), abs=1e-6)
+    assert controller.data.explainers.artifact_path == moved

@@ -225,9 +225,10 @@ def _reset(entry: dict) -> None:
     entry["status"] = "pending"
 
 
-def adopt_finished(folder: Path, manifest: dict, digest: str, notes: list[str]) -> None:
+def adopt_finished(folder: Path, manifest: dict, digest: str, notes: list[str], run: int | None = None) -> None:
     """A partition file finished after the manifest was last written is adopted when its own
-    record matches (recipe, input and its version); any other is removed and done again."""
+    record matches (recipe, input and its version); any other is removed and done again.
+    ``run``: the run that made it, when known (the current one, as it stops)."""
     for entry in manifest["partitions"]:
         if entry["status"] == "done":
             continue
@@ -242,7 +243,9 @@ def adopt_finished(folder: Path, manifest: dict, digest: str, notes: list[str]) 
             and record.get("index") == entry["index"]
             and (record.get("input_size"), record.get("input_version")) == (entry["input_size"], entry["input_version"])
         ):
-            entry.update(record, status="done", output_sha256=file_sha256(path), output_bytes=path.stat().st_size)
+            entry.update(
+                record, status="done", output_sha256=file_sha256(path), output_bytes=path.stat().st_size, run=run
+            )
             notes.append(f"{entry['output']} ({entry['name']}) was finished by an earlier run: kept.")
         else:
             path.unlink()

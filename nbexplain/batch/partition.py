@@ -51,6 +51,8 @@ from .manifest import METADATA_KEY
 from .recipe import BatchRecipe, digest, identity, plan_elements, plan_ranges, resolved_baseline
 
 _BOOLEAN = ("denied", "completeness_ok", "prohibited_material")
+#: Entries of a partition's record that say how a run went, not what the file holds.
+VOLATILE = ("worker", "model_loads", "run", "seconds")
 
 _LOCK = threading.RLock()
 #: Model bytes and plans sent to this process (by the cluster's worker plugin), by SHA-256 / digest.
@@ -437,7 +439,10 @@ def explain_partition_file(task: Mapping, model: Any, recipe: Any, threads: int 
                         "model_loads": LOADS[prepared.sha256],
                         "run": task.get("run"),
                     }
-                    writer.add_key_value_metadata({METADATA_KEY: json.dumps(record).encode()})
+                    # the file's own record holds only what its rows depend on, so that a partition run twice
+                    # (a worker taken for dead that finishes after all) writes the same bytes again
+                    steady = {k: v for k, v in record.items() if k not in VOLATILE}
+                    writer.add_key_value_metadata({METADATA_KEY: json.dumps(steady, sort_keys=True).encode()})
                 finally:
                     if writer is not None:
                         writer.close()

@@ -101,6 +101,11 @@ class BatchRecipe:
             )
         if plan.get("importance") not in IMPORTANCE:
             raise unknown_name("importance", plan.get("importance"), IMPORTANCE)
+        if plan["importance"] == "sensitivity" and plan["model"]["kind"] != "keras":
+            raise NBExplainError(
+                "importance='sensitivity' needs a network (sensitivities are gradients); a tree model or stack "
+                "has 'denied' or 'all' (mean |attribution|)."
+            )
         self.plan = plan
         self._model_bytes = model_bytes
         if model_bytes is not None and hashlib.sha256(model_bytes).hexdigest() != plan["model"]["payload_sha256"]:
@@ -132,11 +137,6 @@ class BatchRecipe:
         short name of the documented baseline (recorded)."""
         if importance not in IMPORTANCE:
             raise unknown_name("importance", importance, IMPORTANCE)
-        if importance == "sensitivity" and artifact.kind != "keras":
-            raise NBExplainError(
-                "importance='sensitivity' needs a network (sensitivities are gradients); a tree model or stack "
-                "has 'denied' or 'all' (mean |attribution|)."
-            )
         explainer = recipe.explainer
         resolved = recipe.resolved_
         if resolved is None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import writable_folder, write_bytes
+from .._signals import received_stop
 from ..errors import NBExplainError, require
 from ..results.importance import ImportanceSums
 from .inputs import check_not_inside, list_partitions
@@ -143,23 +144,22 @@ def explain_book(
                 _on_dask(
                     tasks, recipe, book, workers=workers, scheduler=scheduler, client=client, retries=retries, log=log
                 )
-        except KeyboardInterrupt:
+        except BaseException as error:
             remove_partials(out)
-            # partitions whose file a worker finished as the run stopped: recorded by their own metadata
-            adopted: list[str] = []
-            adopt_finished(out, manifest, recipe.digest, adopted)
-            run.update(status="interrupted", ended=now(), partitions_done=book.count + len(adopted))
-            write_manifest(out, manifest)
-            finished = len(done_entries(manifest))
-            log(
-                f"nbexplain reasons: interrupted; {finished} of {len(manifest['partitions'])} partitions are done and "
-                f"kept in {out}: run the same command again to finish the others."
-            )
-            raise
-        except BaseException:
-            remove_partials(out)
-            run.update(status="failed", ended=now(), partitions_done=book.count)
-            write_manifest(out, manifest)
+            # a stop (Ctrl-C, SIGTERM), even one a library turned into an error of its own
+            if isinstance(error, KeyboardInterrupt) or received_stop() is not None:
+                # partitions whose file a worker finished as the run stopped: recorded by their own metadata
+                adopted: list[str] = []
+                adopt_finished(out, manifest, recipe.digest, adopted, run=run_number)
+                run.update(status="interrupted", ended=now(), partitions_done=book.count + len(adopted))
+                write_manifest(out, manifest)
+                log(
+                    f"nbexplain reasons: interrupted; {len(done_entries(manifest))} of {len(manifest['partitions'])} "
+                    f"partitions are done and kept in {out}: run the same command again to finish the others."
+                )
+            else:
+                run.update(status="failed", ended=now(), partitions_done=book.count)
+                write_manifest(out, manifest)
             raise
         finally:
             book.close()
@@ -224,6 +224,9 @@ def _in_process(tasks: list, recipe: BatchRecipe, book: _Progress) -> None:
         try:
             record = explain_partition_file(task, recipe.model_bytes, recipe.plan)
         except NBExplainError as error:
+            stop = received_stop()
+            if stop is not None:  # a stop a library turned into an error: the run stops, not the partition
+                raise stop from error
             book.failed(task, error)
             continue
         book.done(record)
@@ -251,6 +254,7 @@ def _on_dask(
         plugin = BookPlugin(recipe.model_bytes, recipe.plan, threads, default_threads=cores)
         dask.register_plugin(plugin, name=plugin.name)
         futures: list = []
+        waiting: dict = {}
         try:
             runtime = {"payload": plugin.sha256, "plan": plugin.plan_key}
             stamp = f"{int(time.time() * 1000):x}"
@@ -262,27 +266,32 @@ def _on_dask(
                 retries=retries,
                 pure=False,
             )
-            by_key = {future.key: task for future, task in zip(futures, tasks)}
-            handled: set = set()
+            # A result is released as soon as it is recorded: a result still held when its worker dies
+            # would be computed again, and its partition file written again after it was recorded.
+            waiting = {future.key: (future, task) for future, task in zip(futures, tasks)}
+            completed = as_completed(futures, loop=dask.loop)
+            del futures[:]
             try:
-                for future in as_completed(futures, loop=dask.loop):
-                    handled.add(future.key)
+                for future in completed:
+                    _, task = waiting.pop(future.key)
                     if future.status == "error":
-                        book.failed(by_key[future.key], future.exception())
+                        book.failed(task, future.exception())
                     else:
                         book.done(future.result())
+                    future.release()
             except KeyboardInterrupt:
                 # partitions finished before the signal are recorded now, not left to the next run
-                for future in futures:
-                    if future.key not in handled and future.status == "finished":
+                for future, _ in list(waiting.values()):
+                    if future.status == "finished":
                         try:
                             book.done(future.result(timeout=5))
-                        except Exception:  # gone with its worker: the file (if any) is adopted later
+                        except Exception:  # gone with its worker: the file (if any) is adopted below
                             pass
                 raise
         finally:
-            if futures:
-                _quietly(lambda: dask.cancel(futures, force=True))
+            remaining = [future for future, _ in waiting.values()] or futures
+            if remaining:
+                _quietly(lambda: dask.cancel(remaining, force=True))
             _quietly(lambda: dask.unregister_worker_plugin(plugin.name))
 
 

@@ -89,7 +89,7 @@ class ModelExplainers:
     def for_keras(cls, model: Any, **options: Any) -> ModelExplainers:
         """Sensitivities for the rows and Integrated Gradients for reasons and populations, both
         of the score chosen by ``options`` (``target=``, ``labels=``, ``feature_names=`` ...)."""
-        return cls(Sensitivity(model, **options), IntegratedGradients(model, tolerance=1e-6, **options))
+        return cls(Sensitivity(model, **options), IntegratedGradients(model, **{"tolerance": 1e-6, **options}))
 
     @classmethod
     def for_additive(cls, model: Any, *, baseline: Any = None, logit: bool = False) -> ModelExplainers:

@@ -191,10 +191,17 @@ class LazyExplainers(ModelExplainers):
     """A model's explainers loaded on first use: the model artifact a bundle records, checked
     against the bundle's model fingerprint. ``loaded`` says whether it has happened."""
 
-    def __init__(self, artifact_path: str | Path | None, fingerprint: str | None, sha256: str | None = None) -> None:
+    def __init__(
+        self,
+        artifact_path: str | Path | None,
+        fingerprint: str | None,
+        sha256: str | None = None,
+        columns: Any = None,
+    ) -> None:
         self.artifact_path = None if artifact_path is None else Path(artifact_path)
         self.fingerprint = fingerprint
         self.sha256 = sha256
+        self.columns = columns
         self._artifact: ModelArtifact | None = None
         self._explainers: ModelExplainers | None = None
 
@@ -219,12 +226,12 @@ class LazyExplainers(ModelExplainers):
                 raise NBExplainError(
                     f"The model file {self.artifact_path} changed since the bundle was built; build the bundle again."
                 )
-            artifact = ModelArtifact.load(self.artifact_path)
+            artifact = load_model_file(self.artifact_path, columns=self.columns)
             if self.fingerprint is not None and artifact.fingerprint() != self.fingerprint:
                 raise NBExplainError(
                     f"The model in {self.artifact_path} (fingerprint {artifact.fingerprint()}) is "
-                    f"not the model the bundle was built from ({self.fingerprint}); build the "
-                    "bundle again."
+                    f"not the model the bundle was built from ({self.fingerprint}): give the bundle's own model, "
+                    "or build the bundle again from this one (nbexplain bundle --model FILE --data FILE)."
                 )
             self._artifact = artifact
             self._explainers = ModelExplainers.for_artifact(artifact)
@@ -245,13 +252,18 @@ class LazyExplainers(ModelExplainers):
         return self._artifact.to_inputs(frame)
 
 
-def bundle_explorer_data(bundle: ExplanationBundle | str | Path) -> ExplorerData:
-    """The explorer of a bundle: its rows as mapped columns, its stored views, and the recorded
-    model loaded only when a viewer asks for a new explanation."""
+def bundle_explorer_data(bundle: ExplanationBundle | str | Path, model: str | Path | None = None) -> ExplorerData:
+    """The explorer of a bundle: its rows as mapped columns, its stored views, and its model
+    loaded only when a viewer asks for a new explanation: the artifact the bundle records, or
+    ``model`` (any model file, e.g. the bundle moved to another machine), which must have the
+    fingerprint the bundle records."""
     bundle = bundle if isinstance(bundle, ExplanationBundle) else open_bundle(bundle)
     record = bundle.record
-    model = record.get("model", {})
-    lazy = LazyExplainers(model.get("artifact"), model.get("fingerprint"), model.get("artifact_sha256"))
+    recorded = record.get("model", {})
+    if model is None:
+        lazy = LazyExplainers(recorded.get("artifact"), recorded.get("fingerprint"), recorded.get("artifact_sha256"))
+    else:
+        lazy = LazyExplainers(model, recorded.get("fingerprint"), columns=list(bundle.frame().columns))
     choices = {c: {_code(k): v for k, v in m.items()} for c, m in record.get("choices", {}).items()}
     elements = {c: (i, tuple(ix)) for c, (i, ix) in record["elements"].items()}
     return ExplorerData(
@@ -273,11 +285,17 @@ def bundle_explorer_data(bundle: ExplanationBundle | str | Path) -> ExplorerData
     )
 
 
-def bundle_dashboard(bundle: ExplanationBundle | str | Path, **options: Any) -> Any:
+def bundle_dashboard(bundle: ExplanationBundle | str | Path, model: str | Path | None = None, **options: Any) -> Any:
     """The dashboard of a bundle (see :func:`bundle_explorer_data`)."""
     from .dashboard import Dashboard
 
-    return Dashboard(bundle_explorer_data(bundle), **options)
+    return Dashboard(bundle_explorer_data(bundle, model), **options)
+
+
+def check_bundle_model(bundle: ExplanationBundle | str | Path, model: str | Path) -> None:
+    """Refuse, now, a model file that is not the model ``bundle`` was built from (its
+    fingerprint differs): a dashboard would otherwise fail at a viewer's first edit."""
+    bundle_explorer_data(bundle, model).explainers.load()
 
 
 def _code(key: str) -> Any:
