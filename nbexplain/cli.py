@@ -54,14 +54,17 @@ from .widgets.demo import demo_bundle
 
 # ----------------------------------------------------------------- dashboard
 def prepare_demo(selection: bool = True) -> None:
-    """Train (first run) or load the demo models, run the cached selection experiment, and build
-    (or check) the explanation bundles the served dashboard opens without TensorFlow."""
+    """Train (first run) or load the demo models (the networks, the gradient-boosted model and the
+    stacked ensemble), run the cached selection experiment, and build (or check) the explanation
+    bundles the served dashboard opens without TensorFlow."""
     for name in DEMOS:
         demo = load_demo(name)
         cache = demo.record.get("cache", {})
+        auc = demo.record.get("test_auc")
         print(
             f"{name}: {cache.get('status', '')} ({cache.get('path', '')}), "
-            f"test error {demo.record.get('test_error', float('nan')):.2%}",
+            f"test error {demo.record.get('test_error', float('nan')):.2%}"
+            + ("" if auc is None else f", test AUC {auc:.3f}"),
             flush=True,
         )
         if selection and name == "credit_fcn":
@@ -546,9 +549,9 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--model",
         default="credit_fcn",
-        help="a demo model (credit_fcn, credit_lstm), a saved model artifact (.nbx: a network with its "
-        "preprocessing, a tree model or a stack, from DemoModel.save or ModelArtifact.save), a Keras model that reads "
-        "raw columns (.keras), an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
+        help="a demo model (credit_fcn, credit_lstm, credit_xgb, credit_stack), a saved model artifact (.nbx: a "
+        "network with its preprocessing, a tree model or a stack, from DemoModel.save or ModelArtifact.save), a Keras "
+        "model that reads raw columns (.keras), an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
     command.add_argument(
         "--unsafe-load",

@@ -243,3 +243,33 @@ def test_a_bundle_is_served_only_with_its_own_model(built, tmp_path, capsys):
     expected = data.explainers.rows.explain(data.to_inputs(edited)).score[0]
     assert controller.sample.prediction == pytest.approx(float(expected), abs=1e-6)
     assert controller.data.explainers.artifact_path == moved
+
+
+def test_a_tree_bundle_explains_a_what_if_against_the_rows_recorded_baseline(tmp_path):
+    """Tree models and stacks explain every row against one point (the rows' average input): the
+    bundle records it, so an edited row opened later is explained against that same point, as
+    the live dashboard does, and not against itself (which would give zero attributions)."""
+    xgboost = pytest.importorskip("xgboost")
+    from nbexplain.widgets.bundle import _row_baseline
+
+    frame = rows()
+    target = (frame["late"] + np.random.default_rng(3).normal(size=len(frame)) > 1.5).astype(int)
+    model = xgboost.XGBClassifier(n_estimators=20, max_depth=3, random_state=0).fit(frame, target)
+    artifact = ModelArtifact(model, output="probability")
+    artifact.save(tmp_path / "trees.nbx")
+    data = ExplorerData(
+        ModelExplainers.for_artifact(artifact), frame, artifact.to_inputs, target=target, outcome="P(default)"
+    )
+    path = build_bundle(data, tmp_path / "trees.nbxbundle", model_file=tmp_path / "trees.nbx", progress=False)
+    live, stored = ExplorerController(data), ExplorerController(bundle_explorer_data(path))
+    for controller in (live, stored):
+        controller.pick(5)
+        controller.what_if({"late": 3, "debt": 30.0})
+    assert stored.data.explainers.loaded
+    edited = frame.iloc[[5]].assign(late=3, debt=30.0)
+    assert stored.sample.prediction == pytest.approx(model.predict_proba(edited)[0, 1], abs=2e-6)
+    np.testing.assert_allclose(stored.sample.local.signed, live.sample.local.signed, atol=1e-12)
+    assert np.abs(stored.sample.local.signed).sum() > 0.01
+    record = open_bundle(path).record
+    described = _row_baseline({"explained": record["explained"]})  # a bundle from before the record
+    np.testing.assert_array_equal(described.arrays["features"], _row_baseline(record).arrays["features"])

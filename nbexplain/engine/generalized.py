@@ -619,9 +619,12 @@ class GeneralizedIntegratedGradients(Explainer):
     ) -> Attributions:
         stack = runtime.stack
         layout = (InputLayout(INPUT, "tabular", (stack.n_features,), stack.feature_names),)
-        if meta["max_completeness_error"] > max(self.tolerance, 1e-6) and stack.network is not None:
+        # a population of sampled pairs is measured by its quadrature error: the gap between the
+        # sampled pairs' mean and the populations' mean score difference is sampling, not quadrature
+        error_of_paths = meta.get("quadrature_error", meta["max_completeness_error"])
+        if error_of_paths > max(self.tolerance, 1e-6) and stack.network is not None:
             warnings.warn(
-                f"Largest completeness error {meta['max_completeness_error']:.3g} is above the tolerance "
+                f"Largest completeness error {error_of_paths:.3g} is above the tolerance "
                 f"{self.tolerance:g}: raise max_steps, or the tolerance (a float32 network cannot go much below "
                 "1e-7 times its score).",
                 stacklevel=3,

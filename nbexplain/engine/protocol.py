@@ -161,6 +161,13 @@ class FixedBaselineRows(Parameters):
     def score(self, X: Any) -> np.ndarray:
         return self.attributor.score(X)
 
+    @property
+    def resolved_baseline(self) -> Any:
+        """The baseline every row is explained against, once resolved (None before the first
+        :meth:`explain`): what an explanation bundle records, so that a what-if edit answered
+        later is explained against the same point."""
+        return self._resolved
+
     def with_params(self, **changes: Any) -> FixedBaselineRows:
         """The same rows with the attributor's parameters changed (e.g. ``progress=False``)."""
         own = {name: changes.pop(name) for name in ("attributor", "baseline") if name in changes}

@@ -26,6 +26,7 @@ from ..credit.reasons import ReasonCatalogue, column_attributions
 from ..credit.recipes import documented_baselines
 from ..credit.validation import validate_reasons
 from ..datasets._cache import cache_dir
+from ..engine.baselines import ResolvedBaseline
 from ..engine.protocol import ModelExplainers
 from ..errors import NBExplainError
 from ..model.artifact import ModelArtifact, is_artifact, load_model_file
@@ -131,6 +132,7 @@ def build_bundle(
         validation = _validation(controller, recipe, first, validate) if first.size and validate else None
         bar.update()
         fingerprint = controller.explained.meta.get("model_fingerprint")
+        resolved = getattr(controller.row_explainer, "resolved_baseline", None)
         record = {
             "title": data.title,
             "outcome": data.outcome,
@@ -149,6 +151,13 @@ def build_bundle(
                 "artifact_sha256": None if model_file is None else file_sha256(model_file),
             },
             "explained": info,
+            "row_baseline": None
+            if resolved is None
+            else {
+                "arrays": {name: np.asarray(array).tolist() for name, array in resolved.arrays.items()},
+                "description": dict(resolved.description),
+                "per_sample": bool(resolved.per_sample),
+            },
             "views": views,
             "comparisons": comparisons,
             "selection_errors": {str(k): float(v) for k, v in data.selection_errors.items()},
@@ -197,11 +206,13 @@ class LazyExplainers(ModelExplainers):
         fingerprint: str | None,
         sha256: str | None = None,
         columns: Any = None,
+        row_baseline: ResolvedBaseline | None = None,
     ) -> None:
         self.artifact_path = None if artifact_path is None else Path(artifact_path)
         self.fingerprint = fingerprint
         self.sha256 = sha256
         self.columns = columns
+        self.row_baseline = row_baseline
         self._artifact: ModelArtifact | None = None
         self._explainers: ModelExplainers | None = None
 
@@ -234,7 +245,11 @@ class LazyExplainers(ModelExplainers):
                     "or build the bundle again from this one (nbexplain bundle --model FILE --data FILE)."
                 )
             self._artifact = artifact
-            self._explainers = ModelExplainers.for_artifact(artifact)
+            options = {}
+            if artifact.kind != "keras" and self.row_baseline is not None:
+                # the rows were explained against one recorded point: an edited row is too
+                options["baseline"] = self.row_baseline
+            self._explainers = ModelExplainers.for_artifact(artifact, **options)
         return self._explainers
 
     @property
@@ -260,10 +275,18 @@ def bundle_explorer_data(bundle: ExplanationBundle | str | Path, model: str | Pa
     bundle = bundle if isinstance(bundle, ExplanationBundle) else open_bundle(bundle)
     record = bundle.record
     recorded = record.get("model", {})
+    baseline = _row_baseline(record)
     if model is None:
-        lazy = LazyExplainers(recorded.get("artifact"), recorded.get("fingerprint"), recorded.get("artifact_sha256"))
+        lazy = LazyExplainers(
+            recorded.get("artifact"),
+            recorded.get("fingerprint"),
+            recorded.get("artifact_sha256"),
+            row_baseline=baseline,
+        )
     else:
-        lazy = LazyExplainers(model, recorded.get("fingerprint"), columns=list(bundle.frame().columns))
+        lazy = LazyExplainers(
+            model, recorded.get("fingerprint"), columns=list(bundle.frame().columns), row_baseline=baseline
+        )
     choices = {c: {_code(k): v for k, v in m.items()} for c, m in record.get("choices", {}).items()}
     elements = {c: (i, tuple(ix)) for c, (i, ix) in record["elements"].items()}
     return ExplorerData(
@@ -283,6 +306,25 @@ def bundle_explorer_data(bundle: ExplanationBundle | str | Path, model: str | Pa
         ReasonCatalogue.from_dict(record["catalogue"]),
         bundle,
     )
+
+
+def _row_baseline(record: dict) -> ResolvedBaseline | None:
+    """The one baseline the bundle's rows were explained against (a tree model's, a stack's), as
+    recorded; for a bundle that predates the record, the point its description lists."""
+    stored = record.get("row_baseline")
+    if stored:
+        arrays = {name: np.asarray(values, dtype=np.float64) for name, values in stored["arrays"].items()}
+        return ResolvedBaseline(arrays, stored["description"], bool(stored.get("per_sample", False)))
+    info = record.get("explained", {})
+    description = info.get("meta", {}).get("baseline", {})
+    point, layout = description.get("point"), info.get("layout", [])
+    if info.get("kind") != "Attributions" or not isinstance(point, dict) or len(layout) != 1:
+        return None
+    names = layout[0].get("feature_names") or []
+    if not names or any(name not in point for name in names):
+        return None
+    values = np.array([[point[name] for name in names]], dtype=np.float64)
+    return ResolvedBaseline({layout[0]["name"]: values}, description)
 
 
 def bundle_dashboard(bundle: ExplanationBundle | str | Path, model: str | Path | None = None, **options: Any) -> Any:
