@@ -4,10 +4,9 @@
 as 20 Parquet partitions, are given adverse-action reasons (one row per denied applicant, cut-off
 0.5 on P(default), the average-input baseline, 64 Gauss-Legendre steps) by
 
-* the demo credit network (``load_demo("credit_fcn")``: trained once, then read from the cache)
-  explained by Integrated Gradients, and
-* an XGBoost classifier (100 trees of depth 4, trained here on 30,000 other generated rows, saved
-  as its JSON model file) explained by Generalized Integrated Gradients,
+* the demo credit network (``load_demo("credit_fcn")``) explained by Integrated Gradients, and
+* the gradient-boosted demo model (``load_demo("credit_xgb")``: XGBoost, 300 trees of depth 4)
+  explained by Generalized Integrated Gradients (both trained once, then read from the cache),
 
 each on a local Dask cluster of 1 and then of 2 worker processes (one thread each), in this one
 run, side by side: the sizes in turn, ``--repeats`` times, the least disturbed run of each shown
@@ -21,7 +20,7 @@ sampled every 0.2 s; target under 1.5 GB). For reference, today's single-process
 the time 100,000,000 applicants would take on N workers.
 
 Run: ``.venv/bin/python benchmarks/bench_batch.py`` (``--rows``, ``--partitions``, ``--quick``:
-100,000 rows in 8 partitions, one repeat; ``--models fcn,xgboost``; ``--workers 1,2``;
+100,000 rows in 8 partitions, one repeat; ``--models credit_fcn,credit_xgb``; ``--workers 1,2``;
 ``--repeats 2``). Needs the ``dask``
 and ``trees`` extras.
 """
@@ -82,52 +81,22 @@ def write_book(folder: Path, rows: int, partitions: int) -> None:
         frame.iloc[start : start + size].to_parquet(folder / f"part-{i:03d}.parquet", index=False)
 
 
-def network_recipe(work: Path):
+def demo_recipe(name: str):
+    """The batch recipe and the in-process reasons recipe of a demo model (trained once, then read
+    from the cache): IG (GIG for the trees), 64 Gauss-Legendre steps, the average-input baseline."""
     from nbexplain.batch import BatchRecipe
     from nbexplain.datasets import load_demo
     from nbexplain.datasets.demo import demo_reasons
 
-    demo = load_demo("credit_fcn", progress=False)
+    demo = load_demo(name, progress=False)
     recipe = demo_reasons(demo, steps=64, cutoff=0.5, progress=False)
     batch = BatchRecipe.from_reasons(
         recipe,
         demo.artifact,
         reference=demo.rows(demo.train_rows),
-        source="demo model credit_fcn",
+        source=f"demo model {name}",
         baseline="average",
         id_column="ID",
-    )
-    return batch, recipe
-
-
-def boosted_recipe(work: Path):
-    import xgboost
-
-    from nbexplain.batch import BatchRecipe
-    from nbexplain.credit.adverse import ReasonRecipe, reference_ranges
-    from nbexplain.credit.recipes import documented_baselines
-    from nbexplain.datasets.credit import CREDIT_FEATURES, CREDIT_TARGET, credit_reason_catalogue, make_credit_default
-    from nbexplain.engine.protocol import attributor_for
-    from nbexplain.model.artifact import load_model_file
-
-    train = make_credit_default(30_000, seed=1)
-    model = xgboost.XGBClassifier(n_estimators=100, max_depth=4, random_state=0)
-    model.fit(train[list(CREDIT_FEATURES)], train[CREDIT_TARGET])
-    model.save_model(work / "xgboost.json")
-    reference = train[list(CREDIT_FEATURES)].iloc[:5000]
-    batch = BatchRecipe.for_model(
-        work / "xgboost.json", reference=reference, catalogue=credit_reason_catalogue(), cutoff=0.5, id_column="ID"
-    )
-    artifact = load_model_file(work / "xgboost.json", columns=list(CREDIT_FEATURES))
-    explainer = attributor_for(artifact, steps=64, rule="gausslegendre", tolerance=1e-6)
-    recipe = ReasonRecipe(
-        explainer,
-        documented_baselines(artifact.to_inputs(reference), cutoff=0.5)["average"],
-        credit_reason_catalogue(),
-        cutoff=0.5,
-        to_inputs=artifact.to_inputs,
-        columns=artifact.features,
-        ranges=reference_ranges(reference, artifact.features),
     )
     return batch, recipe
 
@@ -199,7 +168,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="100,000 rows in 8 partitions")
-    parser.add_argument("--models", default="fcn,xgboost", help="comma-separated: fcn, xgboost")
+    parser.add_argument("--models", default="credit_fcn,credit_xgb", help="comma-separated demo models")
     parser.add_argument("--workers", default="1,2", help="comma-separated local cluster sizes")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each cluster size, in turn; the best is shown")
     parser.add_argument("--folder", help="work folder (default: a temporary one, removed)")
@@ -221,7 +190,7 @@ def main(argv=None) -> int:
     results: dict = {}
     try:
         for name in args.models.split(","):
-            batch, recipe = {"fcn": network_recipe, "xgboost": boosted_recipe}[name](work)
+            batch, recipe = demo_recipe(name)
             print(f"\n== {name}: {batch.plan['method']['class']}, {batch.plan['method']['params'].get('steps')} steps")
             single = single_process(recipe, sorted(book.glob("*.parquet"))[0], work)
             print(

@@ -508,7 +508,9 @@ def parser() -> argparse.ArgumentParser:
         add_serving_arguments(command)
         command.set_defaults(run=dashboard)
 
-    command = commands.add_parser("bundle", help="build the explanation bundle of a saved model on a data file")
+    command = commands.add_parser(
+        "bundle", help="build the explanation bundle of a saved model on a data file or a book's partitions"
+    )
     _own_model_arguments(command, required=True)
     command.add_argument("--out", help="the bundle folder to write (default: in the cache, keyed by both files)")
     command.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -618,7 +620,12 @@ def _own_model_arguments(command, required: bool) -> None:
         help="a saved model artifact (.nbx: a network with its preprocessing, a tree model or a stack), a Keras model "
         "that reads the data's columns, an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
-    command.add_argument("--data", required=required, help="CSV or Parquet rows of the model's raw columns")
+    command.add_argument(
+        "--data",
+        required=required,
+        help="CSV or Parquet rows of the model's raw columns, or a folder, glob or fsspec URL of such files (a book's "
+        "partitions, read in name order)",
+    )
     command.add_argument("--target", help="the output unit to explain (index or class label)")
     command.add_argument("--outcome", help="the data's true-outcome column (0/1), if any (found by name otherwise)")
     command.add_argument("--catalogue", help="reason catalogue JSON (default: one reason per column)")
