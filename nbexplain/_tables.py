@@ -51,7 +51,7 @@ def _open_text(path: Path, compression: str | None) -> io.TextIOBase:
             raise DataFileError(f"{path} is a zip archive with {len(members)} files; it must hold exactly one table.")
         raw: Any = archive.open(members[0])
     else:
-        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open, None: open}[compression]
+        opener: Any = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open, None: open}[compression]
         raw = opener(path, "rb")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 

@@ -62,3 +62,34 @@ def tensorflow_module() -> ModuleType:
     """The ``tensorflow`` module, imported once without start-up chatter."""
     _import_quietly()
     return sys.modules["tensorflow"]
+
+
+def limit_threads(intra: int, inter: int = 1) -> bool:
+    """Run TensorFlow's operations on at most ``intra`` threads each, ``inter`` of them at once:
+    several worker processes on one machine then share its cores instead of each starting one
+    thread per core. Takes effect only before TensorFlow has run anything in this process;
+    returns whether it did (False: the process had already set up its threads)."""
+    tensorflow = tensorflow_module()
+    threading_config = tensorflow.config.threading
+    wanted = (max(1, int(intra)), max(1, int(inter)))
+    current = (threading_config.get_intra_op_parallelism_threads(), threading_config.get_inter_op_parallelism_threads())
+    if current == wanted:
+        return True
+    try:
+        threading_config.set_intra_op_parallelism_threads(wanted[0])
+        threading_config.set_inter_op_parallelism_threads(wanted[1])
+    except RuntimeError:  # "... cannot be modified after initialization"
+        return False
+    return True
+
+
+def thread_settings() -> tuple[int, int] | None:
+    """TensorFlow's (intra, inter) operation threads in this process (0: one per core), or None
+    when TensorFlow has not been imported here."""
+    if "tensorflow" not in sys.modules:
+        return None
+    threading_config = sys.modules["tensorflow"].config.threading
+    return (
+        int(threading_config.get_intra_op_parallelism_threads()),
+        int(threading_config.get_inter_op_parallelism_threads()),
+    )

@@ -9,7 +9,12 @@ viewers are served at once.
 
 ``nbexplain reasons APPLICATIONS OUT`` writes adverse-action reasons for every denied applicant of
 a CSV or Parquet file (one row each), chunk by chunk, all-or-nothing; ``--report DIR`` adds the
-validation report (JSON and HTML).
+validation report (JSON and HTML). Given a partitioned book (a folder, glob or URL of CSV /
+Parquet files) it writes one Parquet file per partition into the folder OUT with a manifest, on a
+local Dask cluster (``--workers N``), an existing one (``--scheduler ADDRESS``) or partition by
+partition; running the same command again finishes an interrupted run. ``nbexplain
+reasons-check OUT`` (alias ``check``) checks such a folder: one row per denied applicant, nothing
+lost, nothing doubled.
 
 Every command stops cleanly on Ctrl-C, SIGTERM and SIGHUP: no partial output, no server or kernel
 left running, a one-line message and the exit status ``128 + signal``. A bad argument or bad
@@ -29,6 +34,7 @@ import numpy as np
 from ._commands import number, port, run_command, steps
 from ._files import file_sha256, writable_folder
 from ._tables import read_table
+from .batch import IMPORTANCE, BatchRecipe, check_output, explain_book, is_partitioned
 from .credit.adverse import ReasonRecipe, reference_ranges
 from .credit.evidence import write_evidence_pack
 from .credit.reasons import ReasonCatalogue
@@ -242,6 +248,12 @@ def reason_recipe(args):
     """The reasons recipe the arguments describe, the model inputs of its reference rows, and the
     model file it stands for: a demo model, a saved model artifact (``.nbx``: the network with its
     preprocessing), or a plain Keras model that reads raw columns."""
+    recipe, reference, model, _ = _reason_recipe(args)
+    return recipe, reference, model
+
+
+def _reason_recipe(args):
+    """:func:`reason_recipe` and the model artifact the recipe explains."""
     common = {"steps": args.steps, "rule": args.rule, "tolerance": args.tolerance}
     catalogue = ReasonCatalogue.from_json(args.catalogue) if args.catalogue else None
     options = {"cutoff": args.cutoff, "max_reasons": args.max_reasons}
@@ -255,6 +267,7 @@ def reason_recipe(args):
             recipe,
             demo.rows(demo.train_rows),
             {"file": f"demo model {args.model}: {cache}", "sha256": file_sha256(cache)},
+            demo.artifact,
         )
     path = Path(args.model)
     if not path.exists() and not (path.suffix or "/" in args.model):
@@ -285,7 +298,7 @@ def reason_recipe(args):
         ranges=reference_ranges(raw, artifact.features),
         **options,
     )
-    return recipe, artifact.to_inputs(raw), {"file": str(path), "sha256": artifact.sha256}
+    return recipe, artifact.to_inputs(raw), {"file": str(path), "sha256": artifact.sha256}, artifact
 
 
 def _unit(target):
@@ -329,7 +342,11 @@ def _model_width(model):
 
 def reasons(args) -> int:
     """Write the reasons file (and the report); a summary on stdout. Exit status 3 when some
-    denied applicant's attributions do not add up within the tolerance (unless accepted)."""
+    denied applicant's attributions do not add up within the tolerance (unless accepted).
+    Partitioned input (a folder, a glob, a URL), ``--workers`` or ``--scheduler``: the batch
+    run of :func:`book_reasons`."""
+    if is_partitioned(args.applications) or args.workers is not None or args.scheduler is not None:
+        return book_reasons(args)
     if args.report:
         folder = Path(args.report)
         if folder.exists() and not folder.is_dir():
@@ -340,6 +357,14 @@ def reasons(args) -> int:
         args.applications, args.out, chunk_rows=args.chunk_rows, id_column=args.id_column, progress=not args.quiet
     )
     print(json.dumps({k: v for k, v in summary.items() if k != "baseline"}, indent=2))
+    _warnings(summary)
+    if args.report:
+        report(args, recipe, reference, model, summary)
+    return _completeness_status(args, summary)
+
+
+def _warnings(summary) -> None:
+    """What a reasons run found that a person must look at."""
     if summary["prohibited_material"]:
         print(
             f"WARNING: {summary['prohibited_material']} denied applicant(s) have a decision that leans materially "
@@ -353,8 +378,10 @@ def reasons(args) -> int:
             "scale and preprocessing.",
             file=sys.stderr,
         )
-    if args.report:
-        report(args, recipe, reference, model, summary)
+
+
+def _completeness_status(args, summary) -> int:
+    """Exit status 3 when some attributions do not add up (unless accepted), else 0."""
     if summary["incomplete"] and not args.accept_incomplete:
         print(
             f"nbexplain reasons: {summary['incomplete']} of {summary['denied']} denied applicants have attributions "
@@ -366,6 +393,57 @@ def reasons(args) -> int:
         )
         return 3
     return 0
+
+
+def book_reasons(args) -> int:
+    """Reasons for a partitioned book (a folder, glob or URL of CSV / Parquet files): one Parquet
+    file per partition in the folder OUT with a manifest, on a local Dask cluster (``--workers
+    N``), an existing one (``--scheduler ADDRESS``) or partition by partition here. Running the
+    same command again finishes an interrupted run. Exit status 4 when the finished folder fails
+    its check (:func:`~nbexplain.batch.check_output`)."""
+    if args.report:
+        raise NBExplainError(
+            "--report validates the reasons of one file: for a partitioned book, run nbexplain reasons --report on "
+            "one partition (or on a sample of applications saved as one file)."
+        )
+    recipe, reference, model, artifact = _reason_recipe(args)
+    path = Path(args.model)
+    book = BatchRecipe.from_reasons(
+        recipe,
+        artifact,
+        reference=reference,
+        model_file=path if path.is_file() else None,
+        source=model["file"],
+        file_sha256=model["sha256"],
+        baseline=args.baseline,
+        id_column=args.id_column,
+        importance=args.importance,
+        unsafe=args.unsafe_load,
+    )
+    summary = explain_book(
+        args.applications,
+        args.out,
+        book,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_rows=args.chunk_rows,
+        progress=not args.quiet,
+    )
+    checked = check_output(args.out)
+    summary["check"] = "OK" if checked.ok else checked.problems
+    print(json.dumps(summary, indent=2))
+    _warnings(summary)
+    if not checked.ok:
+        print(str(checked), file=sys.stderr)
+        return 4
+    return _completeness_status(args, summary)
+
+
+def check_command(args) -> int:
+    """Check a batch output folder; exit status 1 when it has a problem."""
+    checked = check_output(args.out, inputs=args.inputs)
+    print(str(checked))
+    return 0 if checked.ok else 1
 
 
 def report(args, recipe, reference, model, summary) -> None:
@@ -430,7 +508,9 @@ def parser() -> argparse.ArgumentParser:
         add_serving_arguments(command)
         command.set_defaults(run=dashboard)
 
-    command = commands.add_parser("bundle", help="build the explanation bundle of a saved model on a data file")
+    command = commands.add_parser(
+        "bundle", help="build the explanation bundle of a saved model on a data file or a book's partitions"
+    )
     _own_model_arguments(command, required=True)
     command.add_argument("--out", help="the bundle folder to write (default: in the cache, keyed by both files)")
     command.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -443,8 +523,31 @@ def parser() -> argparse.ArgumentParser:
     positive = number(float, low=0, strict_low=True)
     count = number(int, low=1)
     command = commands.add_parser("reasons", help="adverse-action reasons for every denied applicant of a file")
-    command.add_argument("applications", help="CSV or Parquet file of applications (raw columns)")
-    command.add_argument("out", help="output file, .csv or .parquet: one row per denied applicant")
+    command.add_argument(
+        "applications",
+        help="CSV or Parquet file of applications (raw columns); or a partitioned book: a folder, a glob "
+        "('book/*.parquet') or an fsspec URL ('s3://bucket/book/') of CSV / Parquet files",
+    )
+    command.add_argument(
+        "out",
+        help="output file, .csv or .parquet: one row per denied applicant; for a partitioned book, a folder (one "
+        "Parquet file per partition and a manifest; run the same command again to finish an interrupted run)",
+    )
+    cluster = command.add_argument_group("a partitioned book on Dask")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=number(int, low=1),
+        metavar="N",
+        help="start a local Dask cluster of N worker processes (one thread each)",
+    )
+    where.add_argument("--scheduler", metavar="ADDRESS", help="use the Dask cluster at this scheduler address")
+    cluster.add_argument(
+        "--importance",
+        default="denied",
+        choices=sorted(IMPORTANCE),
+        help="global importance written with a book: " + "; ".join(f"{k} = {v}" for k, v in IMPORTANCE.items()),
+    )
     command.add_argument(
         "--model",
         default="credit_fcn",
@@ -497,6 +600,15 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument("--quiet", action="store_true", help="no progress bars")
     command.set_defaults(run=reasons)
+    command = commands.add_parser(
+        "reasons-check",
+        aliases=["check"],
+        help="check the output folder of reasons for a partitioned book: one row per denied applicant, no partition "
+        "lost, damaged or doubled (exit status 1 on a problem)",
+    )
+    command.add_argument("out", help="the output folder of nbexplain reasons on a partitioned book")
+    command.add_argument("--inputs", action="store_true", help="also read every input again and compare its SHA-256")
+    command.set_defaults(run=check_command)
     return top
 
 
@@ -508,7 +620,12 @@ def _own_model_arguments(command, required: bool) -> None:
         help="a saved model artifact (.nbx: a network with its preprocessing, a tree model or a stack), a Keras model "
         "that reads the data's columns, an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
-    command.add_argument("--data", required=required, help="CSV or Parquet rows of the model's raw columns")
+    command.add_argument(
+        "--data",
+        required=required,
+        help="CSV or Parquet rows of the model's raw columns, or a folder, glob or fsspec URL of such files (a book's "
+        "partitions, read in name order)",
+    )
     command.add_argument("--target", help="the output unit to explain (index or class label)")
     command.add_argument("--outcome", help="the data's true-outcome column (0/1), if any (found by name otherwise)")
     command.add_argument("--catalogue", help="reason catalogue JSON (default: one reason per column)")

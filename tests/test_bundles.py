@@ -182,6 +182,50 @@ def test_bundles_of_files_are_reused_only_while_model_and_data_are_unchanged(tmp
     assert "evidence pack" in capsys.readouterr().out
 
 
+def steady(record):
+    """A bundle's record without what says where its rows came from, when and how long things took."""
+    if isinstance(record, dict):
+        return {k: steady(v) for k, v in record.items() if k not in ("source", "description", "seconds", "created")}
+    return [steady(v) for v in record] if isinstance(record, list) else record
+
+
+def test_a_bundle_of_a_book_s_partitions_is_the_bundle_of_the_whole_file(tmp_path):
+    artifact_model().save(tmp_path / "model.nbx")
+    whole = rows(240).assign(default=np.arange(240) % 2)
+    whole.to_csv(tmp_path / "whole.csv", index=False)
+    book = tmp_path / "book"
+    book.mkdir()
+    whole.iloc[:70].to_csv(book / "part-0.csv", index=False)
+    whole.iloc[70:150, ::-1].to_parquet(book / "part-1.parquet", index=False)  # columns matched by name
+    whole.iloc[150:].to_parquet(book / "part-2.parquet", index=False)
+    (book / "_SUCCESS").write_text("")
+    single = bundle_for_files(tmp_path / "model.nbx", tmp_path / "whole.csv", out=tmp_path / "single", progress=False)
+    for data, out in ((book, "folder"), (book / "part-*", "glob")):
+        args = ["bundle", "--model", str(tmp_path / "model.nbx"), "--data", str(data), "--out", str(tmp_path / out)]
+        assert main([*args, "--quiet"]) == 0
+        built, expected = open_bundle(tmp_path / out), open_bundle(single)
+        for name in ("rows", "explained", "attributions"):
+            assert built.table(name).equals(expected.table(name)), name
+        assert steady(built.record) == steady(expected.record)
+        parts = built.record["source"]["data_partitions"]
+        assert [(p["name"], p["rows"]) for p in parts] == [
+            ("part-0.csv", 70),
+            ("part-1.parquet", 80),
+            ("part-2.parquet", 90),
+        ]
+        assert "3 partitions, 240 rows" in built.record["description"]["data"]
+    first = (tmp_path / "folder" / "bundle.json").stat().st_mtime_ns
+    bundle_for_files(tmp_path / "model.nbx", book, out=tmp_path / "folder", progress=False)
+    assert (tmp_path / "folder" / "bundle.json").stat().st_mtime_ns == first, "unchanged partitions: reused"
+    whole.iloc[150:].assign(debt=1.0).to_parquet(book / "part-2.parquet", index=False)
+    bundle_for_files(tmp_path / "model.nbx", book, out=tmp_path / "folder", progress=False)
+    assert open_bundle(tmp_path / "folder").table("rows").column("debt").to_pylist()[150:] == [1.0] * 90
+    whole.iloc[:10].drop(columns="age").to_csv(book / "part-3.csv", index=False)
+    with pytest.raises(NBExplainError, match="part-3.csv .* other columns .*missing \\['age'\\]"):
+        bundle_for_files(tmp_path / "model.nbx", book, out=tmp_path / "folder", progress=False)
+    assert open_bundle(tmp_path / "folder").table("rows").column("debt").to_pylist()[150:] == [1.0] * 90
+
+
 def test_the_evidence_pack_stands_on_its_own(built, browser, screenshots, tmp_path):
     folder, data, path = built
     page_html = evidence_html(path)

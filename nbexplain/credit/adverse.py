@@ -118,12 +118,14 @@ class ReasonRecipe(Parameters):
             self.resolved_ = self.explainer.resolve_baseline(self.baseline, inputs)
         return self.explainer.explain(inputs, self.resolved_)
 
-    def explain(self, frame):
+    def explain(self, frame, attributions=None):
         """:class:`~nbexplain.credit.RankedReasons` of every row of ``frame`` (denied or not):
-        ``.applicant(i)`` for one notice, ``.table()`` for all."""
+        ``.applicant(i)`` for one notice, ``.table()`` for all. ``attributions``: those of
+        ``frame``'s rows when already computed (:meth:`attributions`), so that they are not
+        computed twice (a batch run also sums them for the global importance)."""
         tolerance = self.tolerance if self.tolerance is not None else getattr(self.explainer, "tolerance", None)
         ranked = reasons_from_attributions(
-            self.attributions(frame),
+            self.attributions(frame) if attributions is None else attributions,
             self.catalogue,
             int(self.max_reasons),
             self.elements,
@@ -213,6 +215,16 @@ class ReasonRecipe(Parameters):
 
     def _explain_chunk(self, chunk, lines, source, id_column):
         """The reasons table of one chunk's denied rows; bad rows named by their file line."""
+        rows, decisions = self.decide_chunk(chunk, lines, source, id_column)
+        denied_rows = rows[decisions]
+        if not len(denied_rows):
+            return denied_rows.iloc[:0]
+        return self.explain(denied_rows).table()
+
+    def decide_chunk(self, chunk, lines, source, id_column):
+        """One chunk of a file decided: its rows (indexed by ``id_column`` when given) with the
+        model's columns as numbers, and which of them are denied. A missing column, a bad cell or a
+        score that is not a number is an error naming the file's line (``lines``: each row's)."""
         if id_column is not None:
             if id_column not in chunk.columns and chunk.index.name == id_column:
                 chunk = chunk.reset_index()
@@ -232,7 +244,4 @@ class ReasonRecipe(Parameters):
                 f"(rows named by their {source.where(0).split()[0]}): {error}"
             ) from None
         rows = chunk.set_index(id_column) if id_column is not None else chunk
-        denied_rows = rows[decisions]
-        if not len(denied_rows):
-            return denied_rows.iloc[:0]
-        return self.explain(denied_rows).table()
+        return rows, np.asarray(decisions, dtype=bool)

@@ -12,6 +12,7 @@ and the ``local_importance`` / ``global_importance`` views every widget reads).
 from ._per_sample import PerSampleResult
 from .attributions import Attributions
 from .explanation import Explanation
+from .importance import ImportanceSums
 from .layout import FeatureGroup, InputLayout, input_kind
 from .sensitivities import Sensitivities
 
@@ -19,6 +20,7 @@ __all__ = [
     "Attributions",
     "Explanation",
     "FeatureGroup",
+    "ImportanceSums",
     "InputLayout",
     "PerSampleResult",
     "Sensitivities",

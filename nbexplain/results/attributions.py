@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import NBExplainError
 from ._per_sample import PerSampleResult
 from .explanation import Explanation
+from .importance import ImportanceSums
 from .layout import normalise
 
 
@@ -181,6 +182,21 @@ class Attributions(PerSampleResult):
                 "lambda_j = 100 mean_i |A_j(x^i)| / sum_k mean_i |A_k(x^i)|",
             ),
             signed=attributions.mean(axis=0),
+        )
+
+    def importance_sums(self) -> ImportanceSums:
+        """The sums :meth:`global_importance` is made of (``sum_i |A_j|``, ``sum_i A_j``, ``n``),
+        to combine with other parts' (:class:`~nbexplain.results.importance.ImportanceSums`):
+        the global importance of data too large to explain at once."""
+        attributions = self.feature_values()
+        meta = {k: v for k, v in self.meta.items() if k not in ("view", "formula", "n_samples")}
+        return ImportanceSums(
+            "mean_abs",
+            self.feature_names,
+            np.abs(attributions).sum(axis=0),
+            attributions.sum(axis=0),
+            self.n_samples,
+            meta=meta,
         )
 
     def _position(self, position) -> int:

@@ -42,6 +42,7 @@ import numpy as np
 from ..errors import NBExplainError, unknown_name
 from ._per_sample import PerSampleResult
 from .explanation import Explanation
+from .importance import ImportanceSums
 from .layout import InputLayout, lag_labels, normalise
 
 _TENSOR_DIMS = {3: ("row", "column", "channel"), 2: ("step", "feature")}
@@ -184,6 +185,32 @@ class Sensitivities(PerSampleResult):
             {"feature": self.feature_names},
             self.view_meta("global importance", formula),
             signed=np.concatenate(signed),
+        )
+
+    def importance_sums(self) -> ImportanceSums:
+        """The sums :meth:`global_importance` is made of (per output step, the sum over rows of
+        each feature's squared derivative, and of its signed derivative; the row count), to combine
+        with other parts' (:class:`~nbexplain.results.importance.ImportanceSums`)."""
+        squares, signed, undirected = [], [], []
+        for spec in self.layout:
+            total: Any = 0.0
+            for block in self._row_blocks():
+                g = self._step_gradients(spec, block)
+                np.multiply(g, g, out=g)
+                total = total + g.sum(axis=0)
+            squares.append(self._collapse(spec, total))
+            gradient = self.gradients[spec.name].sum(axis=0, dtype=np.float64)
+            signed.append(self._collapse(spec, gradient if self.many_to_many else gradient[None]))
+            undirected.append(np.isnan(self._with_onehot_nan(spec, np.zeros(len(spec.features)))))
+        meta = {k: v for k, v in self.meta.items() if k not in ("view", "formula", "n_samples")}
+        return ImportanceSums(
+            "rms",
+            self.feature_names,
+            np.concatenate(squares, axis=-1),
+            np.concatenate(signed, axis=-1),
+            self.n_samples,
+            np.concatenate(undirected),
+            meta,
         )
 
     def local_importance(self, rows) -> Explanation:

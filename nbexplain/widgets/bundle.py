@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from .._files import file_sha256
-from .._tables import read_table
+from .._tables import TableSource, read_table
+from ..batch.inputs import is_partitioned, list_partitions, local_copy
 from ..credit.reasons import ReasonCatalogue, column_attributions
 from ..credit.recipes import documented_baselines
 from ..credit.validation import validate_reasons
@@ -350,6 +351,45 @@ def _code(key: str) -> Any:
 
 
 # ----------------------------------------------------------------- your own model and data
+def read_rows(data: Any) -> tuple[Any, dict]:
+    """The rows of one CSV / Parquet file, or of a book's partitions (a folder, a glob or an fsspec
+    URL of such files, each read in turn, in name order, one after the other as one table numbered
+    from 0), and what they were read from: the file and its SHA-256, or each partition's name,
+    SHA-256 and rows."""
+    import pandas as pd
+
+    if not is_partitioned(data):
+        path = Path(data)
+        frame = read_table(path)
+        return frame, {"data_file": str(path.resolve()), "data_file_sha256": file_sha256(path)}
+    frames, parts, columns = [], [], None
+    for partition in list_partitions(data):
+        with local_copy(partition.url) as (path, sha):
+            chunks = [chunk for chunk, _ in TableSource.open(path).chunks(100_000)]
+        frame = pd.concat(chunks) if chunks else None
+        parts.append({"name": partition.name, "sha256": sha, "rows": 0 if frame is None else len(frame)})
+        if frame is None or not len(frame):
+            continue
+        if columns is None:
+            columns = list(frame.columns)
+        elif set(frame.columns) != set(columns):
+            missing, extra = sorted(set(columns) - set(frame.columns)), sorted(set(frame.columns) - set(columns))
+            raise NBExplainError(
+                f"The partition {partition.name} of {data} has other columns than {parts[0]['name']} (missing "
+                f"{missing[:10]}, extra {extra[:10]}): every partition of a book needs the same columns."
+            )
+        frames.append(frame[columns])
+    if not frames:
+        raise NBExplainError(f"The {len(parts)} partitions of {data} hold no rows; give rows to explain.")
+    return pd.concat(frames, ignore_index=True), {"data": str(data), "data_partitions": parts}
+
+
+def _data_name(data: Any, read: dict, rows: int) -> str:
+    if "data_partitions" in read:
+        return f"{Path(str(data).rstrip('/')).name} ({len(read['data_partitions'])} partitions, {rows:,} rows)"
+    return f"{Path(data).name} ({rows:,} rows)"
+
+
 def explorer_data_from_files(
     model_path: str | Path,
     data_path: str | Path,
@@ -367,10 +407,33 @@ def explorer_data_from_files(
     whose network reads the data's columns as they are, an XGBoost or LightGBM model file (saved
     as an artifact in the cache, never beside the user's file).
     ``data_path``: CSV or Parquet rows with the model's raw columns (matched by name), and
-    optionally ``outcome_column`` (the true 0/1 outcome, found by its usual names when not given).
+    optionally ``outcome_column`` (the true 0/1 outcome, found by its usual names when not given);
+    or a folder, glob or fsspec URL of such files (:func:`read_rows`).
     """
-    model_path, data_path = Path(model_path), Path(data_path)
-    frame = read_table(data_path)
+    frame, read = read_rows(data_path)
+    return _explorer_data(
+        Path(model_path),
+        frame,
+        _data_name(data_path, read, len(frame)),
+        target=target,
+        outcome_column=outcome_column,
+        catalogue=catalogue,
+        threshold=threshold,
+        title=title,
+    )
+
+
+def _explorer_data(
+    model_path: Path,
+    frame: Any,
+    data_name: str,
+    *,
+    target: Any = None,
+    outcome_column: str | None = None,
+    catalogue: ReasonCatalogue | None = None,
+    threshold: float = 0.5,
+    title: str | None = None,
+) -> tuple[ExplorerData, Path]:
     outcome = _outcome_column(frame, outcome_column)
     unit = int(target) if target is not None and str(target).isdigit() else target
     artifact = load_model_file(model_path, columns=[str(c) for c in frame.columns if c != outcome], target=unit)
@@ -383,7 +446,7 @@ def explorer_data_from_files(
     explainers = ModelExplainers.for_artifact(artifact, **({} if unit is None else {"target": unit}))
     raw = frame[features]
     choices = {c: {v: str(v) for v in values} for c, values in small_integer_columns(raw).items()}
-    description = {"model": model_path.name, "data": f"{data_path.name} ({len(frame):,} rows)"}
+    description = {"model": model_path.name, "data": data_name}
     data = ExplorerData(
         explainers,
         raw,
@@ -434,18 +497,24 @@ def bundle_for_files(
     progress: bool = True,
     **options: Any,
 ) -> Path:
-    """The bundle of a saved model on a data file: reused when one built from the same model and
-    rows exists (at ``out``, or in the cache keyed by both files' checksums), else built."""
+    """The bundle of a saved model on a data file, or on a book's partitions (a folder, glob or
+    fsspec URL: :func:`read_rows`): reused when one built from the same model and rows exists (at
+    ``out``, or in the cache keyed by the model's and the data's checksums), else built."""
     options = {"target": None, "outcome_column": None, "catalogue": None, "threshold": 0.5, "title": None, **options}
-    model_sha, data_sha = file_sha256(model_path), file_sha256(data_path)
+    model_sha, frame = file_sha256(model_path), None
+    if is_partitioned(data_path):
+        frame, read = read_rows(data_path)
+        data_sha = hashlib.sha256(json.dumps(read["data_partitions"], sort_keys=True).encode()).hexdigest()
+    else:
+        data_sha = file_sha256(data_path)
+        read = {"data_file": str(Path(data_path).resolve()), "data_file_sha256": data_sha}
     key = f"{Path(model_path).stem}-{model_sha[:12]}-{data_sha[:12]}"
     path = Path(out) if out is not None else cache_dir() / "bundles" / f"{key}.nbxbundle"
     path.parent.mkdir(parents=True, exist_ok=True)
     source = {
         "model_file": str(Path(model_path).resolve()),
         "model_file_sha256": model_sha,
-        "data_file": str(Path(data_path).resolve()),
-        "data_file_sha256": data_sha,
+        **read,
         "options": {k: v if not isinstance(v, ReasonCatalogue) else v.to_dict() for k, v in options.items()},
     }
     if path.is_dir():
@@ -454,7 +523,10 @@ def bundle_for_files(
                 return path
         except NBExplainError:
             pass
-    data, artifact_path = explorer_data_from_files(model_path, data_path, **options)
+    if frame is None:
+        frame = read_table(data_path)
+    name = _data_name(data_path, read, len(frame))
+    data, artifact_path = _explorer_data(Path(model_path), frame, name, **options)
     return build_bundle(data, path, model_file=artifact_path, progress=progress, source=source)
 
 
