@@ -7,8 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 # The extras the quick start installs: a TensorFlow build, Parquet, comparisons, tree models (with
-# their compiled loops) and the test tools.
-EXTRAS ?= cpu,parquet,comparisons,trees,fast,test
+# their compiled loops), Dask for batches and the test tools.
+EXTRAS ?= cpu,parquet,comparisons,trees,fast,dask,test
 
 .PHONY: demo test lint benchmark install frontend-deps browser clean
 

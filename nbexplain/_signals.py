@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -51,6 +52,27 @@ def received_stop() -> Interrupted | None:
     return Interrupted(_received[0]) if _received else None
 
 
+def raise_if_stopped() -> None:
+    """Raise the stop already received, if any: for the points where work is committed, since a
+    signal that arrived inside a callback the interpreter cannot unwind (a finaliser, a library's
+    C code calling back) was recorded but its exception dropped."""
+    stop = received_stop()
+    if stop is not None:
+        raise stop
+
+
+def _quiet_unraisable(previous: Any) -> Any:
+    """An ``sys.unraisablehook`` that drops the recorded stops (see :func:`raise_if_stopped`) and
+    passes anything else to ``previous``."""
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        previous(unraisable)
+
+    return hook
+
+
 @contextlib.contextmanager
 def stoppable() -> Iterator[None]:
     """Within the block, SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` (main thread only)
@@ -60,11 +82,13 @@ def stoppable() -> Iterator[None]:
         return
     _received.clear()
     previous = {sig: signal.signal(sig, _raise) for sig in STOP_SIGNALS}
+    unraisable, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable(sys.unraisablehook)
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = unraisable
 
 
 def as_interrupted(error: KeyboardInterrupt) -> Interrupted:

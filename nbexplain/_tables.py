@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._files import atomic_path
+from ._signals import received_stop
 from .errors import DataFileError, require
 
 #: Output suffixes and the format they write.
@@ -266,4 +267,8 @@ class TableSink:
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> bool:
         self._close()
+        stop = received_stop()
+        if kind is None and stop is not None:  # a stop a library swallowed: nothing is committed
+            self._atomic.__exit__(type(stop), stop, None)
+            raise stop
         return bool(self._atomic.__exit__(kind, error, trace))

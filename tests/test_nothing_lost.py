@@ -406,3 +406,42 @@ def test_a_stop_that_a_library_turns_into_an_error_of_its_own_is_still_a_clean_s
 
     with pytest.raises(RuntimeError, match="a real bug"):  # without a signal, an error stays an error
         run_command("prog", failing)
+
+
+STOP_IN_A_FINALISER = """
+import os, signal, sys, time
+import pandas as pd
+from nbexplain._commands import run_command
+from nbexplain._tables import TableSink
+
+class SignalledWhileCollected:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(0.5)  # the handler runs here, inside the finaliser
+
+def body():
+    with TableSink(sys.argv[1]) as sink:
+        sink.write(pd.DataFrame({"a": [1, 2]}))
+        SignalledWhileCollected()  # collected at once; its finaliser swallows the stop
+        sink.write(pd.DataFrame({"a": [3]}))
+    return 0
+
+sys.exit(run_command("prog", body))
+"""
+
+
+def test_a_stop_the_interpreter_cannot_raise_still_commits_nothing(tmp_path):
+    """A signal that lands in a finaliser (as in a callback from a library's C code): Python drops
+    its exception there. The stop is still recorded: the table being written is not committed,
+    the command ends as stopped, and no 'Exception ignored' trace reaches the terminal (run in a
+    process of its own: pytest replaces the hook that prints those traces)."""
+    out = tmp_path / "out.csv"
+    out.write_text("previous")
+    done = subprocess.run(
+        [sys.executable, "-c", STOP_IN_A_FINALISER, str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 128 + signal.SIGHUP, done.stderr
+    assert "prog: stopped by SIGHUP" in done.stderr
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert out.read_text() == "previous"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import refuse_inputs, writable_folder
+from .._signals import raise_if_stopped
 from .._tables import TableSink, TableSource, numeric_columns, output_format
 from ..engine._base import Parameters
 from ..errors import DataFileError, InputDataError, NBExplainError, NonFiniteScoreError, NotDifferentiableError
@@ -190,6 +191,7 @@ class ReasonRecipe(Parameters):
             total = source.count_rows()
             with tqdm(total=total, desc="adverse-action reasons", unit="row", disable=not progress) as bar:
                 for chunk, lines in source.chunks(chunk_rows):
+                    raise_if_stopped()
                     if not len(chunk):
                         continue
                     table = self._explain_chunk(chunk, lines, source, id_column)
