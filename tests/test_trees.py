@@ -279,3 +279,17 @@ def test_reading_never_changes_the_model(rng):
     before = bytes(model.get_booster().save_raw("json"))
     read_trees(model).margin(X)
     assert bytes(model.get_booster().save_raw("json")) == before
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sides_are_ordered_by_path_then_time_exactly_as_lexsort(rng, backend):
+    """Sides arrive grouped by tree; events need them by path, then time, equal times in arrival
+    order (the jumps of one event are summed in that order)."""
+    from nbexplain.model.trees import path_time_order
+
+    paths = 50
+    pair = np.concatenate([rng.permutation(paths)[: rng.integers(1, paths)] for _ in range(40)])
+    tau = rng.choice([0.0, 0.25, 0.5, 1.0, *rng.random(5)], size=pair.size)  # many equal times
+    order = path_time_order(pair, tau, paths, backend)
+    assert np.array_equal(order, np.lexsort((tau, pair)))
+    assert path_time_order(pair[:0], tau[:0], paths, backend).size == 0

@@ -62,7 +62,7 @@ from ..errors import NBExplainError, NonFiniteScoreError, row_list, unknown_name
 from ..model.inputs import PreparedData
 from ..model.outputs import OutputSelection
 from ..model.stack import Blend, NetworkHead, Stack, as_stack
-from ..model.trees import BACKENDS, CHUNK_ENTRIES
+from ..model.trees import BACKENDS, CHUNK_ENTRIES, path_time_order
 from ..results import Attributions
 from ..results.layout import InputLayout
 from ._base import Explainer
@@ -382,7 +382,7 @@ class GeneralizedIntegratedGradients(Explainer):
             record.crossings(np.bincount(sides.pair[sides.sign > 0], minlength=m))
         z_start = _margins(stack, [start for start, _ in ends])
         pair, tau, delta, cause, ensemble_id, tree = (np.concatenate(p) for p in zip(*parts))
-        order = np.lexsort((tau, pair))
+        order = path_time_order(pair, tau, m, self.backend)
         pair, tau, delta, cause, ensemble_id, tree = (
             pair[order],
             tau[order],
@@ -547,7 +547,7 @@ class GeneralizedIntegratedGradients(Explainer):
             segment_pair = np.concatenate([np.arange(m), event_pair])
             start = np.concatenate([np.zeros(m), event_tau])
             margins = np.concatenate([z_start, after])
-            order = np.lexsort((start, segment_pair))
+            order = path_time_order(segment_pair, start, m, self.backend)
             segment_pair, start, margins = segment_pair[order], start[order], margins[order]
             end = np.ones(start.size)
             same = segment_pair[1:] == segment_pair[:-1]

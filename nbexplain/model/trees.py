@@ -903,6 +903,19 @@ class TreeEnsemble:
         return node
 
 
+def path_time_order(pair: np.ndarray, tau: np.ndarray, n_paths: int, backend: str = "auto") -> np.ndarray:
+    """The order of sides (or segments) by path, then by time: ``np.lexsort((tau, pair))``, the
+    reference; the numba backend counts the paths out and sorts each path's few hundred times
+    alone (n log k instead of n log n)."""
+    if use_numba(backend) and pair.size:
+        order = np.empty(pair.size, np.int64)
+        _compiled()["path_time_order"](
+            np.ascontiguousarray(pair, np.int64), np.ascontiguousarray(tau, np.float64), int(n_paths), order
+        )
+        return order
+    return np.lexsort((tau, pair))
+
+
 # --------------------------------------------------------------------------- numba backend
 #: Backends of the path and prediction loops: "numpy" (the reference), "numba" (compiled, the
 #: optional extra ``nbexplain[fast]``), "auto" (numba when it is installed).
@@ -953,6 +966,7 @@ def _compiled() -> dict:
             leaves=jit(_kernel_leaves),
             sweep=jit(_kernel_sweep),
             game_walk=jit(_kernel_game_walk),
+            path_time_order=jit(_kernel_path_time_order),
         )
     return _KERNELS
 
@@ -1333,6 +1347,25 @@ def _kernel_game_walk(  # pragma: no cover - compiled by numba
             stack[top] = left[node] if chosen else right[node]
             top += 1
     return count
+
+
+def _kernel_path_time_order(pair, tau, n_paths, order):  # pragma: no cover - compiled by numba
+    """``path_time_order``: a counting sort by path (stable), then each path's entries by time
+    (a stable sort, so equal times keep the lexsort's order)."""
+    start = np.zeros(n_paths + 1, np.int64)
+    for k in range(pair.size):
+        start[pair[k] + 1] += 1
+    for i in range(n_paths):
+        start[i + 1] += start[i]
+    filled = start[:-1].copy()
+    for k in range(pair.size):
+        order[filled[pair[k]]] = k
+        filled[pair[k]] += 1
+    for i in range(n_paths):
+        lo, hi = start[i], start[i + 1]
+        if hi - lo > 1:
+            within = order[lo:hi].copy()
+            order[lo:hi] = within[np.argsort(tau[within], kind="mergesort")]
 
 
 def _chunks(n: int, per_row: int) -> list:
