@@ -62,12 +62,16 @@ def raise_if_stopped() -> None:
 
 
 def _quiet_unraisable(previous: Any) -> Any:
-    """An ``sys.unraisablehook`` that drops the recorded stops (see :func:`raise_if_stopped`) and
-    passes anything else to ``previous``."""
+    """An ``sys.unraisablehook`` that drops the recorded stops (see :func:`raise_if_stopped`), and
+    the errors a library raised while one unwound (a ``SystemError`` whose context is the stop),
+    and passes anything else to ``previous``."""
 
     def hook(unraisable: Any) -> None:
-        if isinstance(unraisable.exc_value, Interrupted):
-            return
+        error = unraisable.exc_value
+        while error is not None:  # the stop itself, or an error raised while it unwound
+            if isinstance(error, Interrupted):
+                return
+            error = error.__cause__ or error.__context__
         previous(unraisable)
 
     return hook

@@ -416,8 +416,13 @@ from nbexplain._tables import TableSink
 
 class SignalledWhileCollected:
     def __del__(self):
-        os.kill(os.getpid(), signal.SIGHUP)
-        time.sleep(0.5)  # the handler runs here, inside the finaliser
+        try:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.5)  # the handler runs here, inside the finaliser
+        except KeyboardInterrupt as stop:
+            if sys.argv[2] == "own-error":  # as TensorFlow's C code: an error of its own, from the stop
+                raise SystemError("a library's own error") from stop
+            raise
 
 def body():
     with TableSink(sys.argv[1]) as sink:
@@ -430,15 +435,17 @@ sys.exit(run_command("prog", body))
 """
 
 
-def test_a_stop_the_interpreter_cannot_raise_still_commits_nothing(tmp_path):
+@pytest.mark.parametrize("finaliser", ["stop", "own-error"])
+def test_a_stop_the_interpreter_cannot_raise_still_commits_nothing(tmp_path, finaliser):
     """A signal that lands in a finaliser (as in a callback from a library's C code): Python drops
     its exception there. The stop is still recorded: the table being written is not committed,
     the command ends as stopped, and no 'Exception ignored' trace reaches the terminal (run in a
-    process of its own: pytest replaces the hook that prints those traces)."""
+    process of its own: pytest replaces the hook that prints those traces). Also when the code
+    that caught the stop raised an error of its own from it."""
     out = tmp_path / "out.csv"
     out.write_text("previous")
     done = subprocess.run(
-        [sys.executable, "-c", STOP_IN_A_FINALISER, str(out)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", STOP_IN_A_FINALISER, str(out), finaliser], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 128 + signal.SIGHUP, done.stderr
     assert "prog: stopped by SIGHUP" in done.stderr
