@@ -9,7 +9,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from ._signals import as_interrupted, stoppable
+from ._signals import Interrupted, as_interrupted, received_stop, stoppable
 from .errors import NBExplainError
 
 
@@ -50,10 +50,18 @@ def run_command(prog: str, run: Callable[[], int]) -> int:
     try:
         with stoppable():
             return int(run())
-    except NBExplainError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt as error:
-        stop = as_interrupted(error)
-        print(f"{prog}: stopped by {stop.name}; no partial output was left.", file=sys.stderr)
-        return stop.exit_status
+        return _stopped(prog, as_interrupted(error))
+    except Exception as error:  # a library may turn the stop into an error of its own
+        stop = received_stop()
+        if stop is not None:
+            return _stopped(prog, stop)
+        if isinstance(error, NBExplainError):
+            print(f"{prog}: {error}", file=sys.stderr)
+            return 2
+        raise
+
+
+def _stopped(prog: str, stop: Interrupted) -> int:
+    print(f"{prog}: stopped by {stop.name}; no partial output was left.", file=sys.stderr)
+    return stop.exit_status

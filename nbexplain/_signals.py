@@ -15,8 +15,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-#: The signals that stop a command (SIGINT already raises KeyboardInterrupt).
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+#: The signals that stop a command (SIGINT raises KeyboardInterrupt anyway; it is handled here
+#: too, so that its arrival is recorded like the others').
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -35,16 +36,29 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
+#: The stop signal received inside the current :func:`stoppable` block, if any: a library may
+#: catch the :class:`Interrupted` raised in its code and raise an error of its own instead.
+_received: list[int] = []
+
+
 def _raise(signum: int, frame: Any) -> None:
+    _received.append(int(signum))
     raise Interrupted(signum)
+
+
+def received_stop() -> Interrupted | None:
+    """The stop the current block was asked for (whatever error it unwound as), or None."""
+    return Interrupted(_received[0]) if _received else None
 
 
 @contextlib.contextmanager
 def stoppable() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Interrupted` (main thread only)."""
+    """Within the block, SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` (main thread only)
+    and are recorded (:func:`received_stop`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     previous = {sig: signal.signal(sig, _raise) for sig in STOP_SIGNALS}
     try:
         yield

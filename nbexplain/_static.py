@@ -16,3 +16,15 @@ def static_file(name: str):
             "build step. Reinstall it: pip install -e . (from a clone) or pip install nbexplain."
         )
     return path
+
+
+def front_end_base(purpose: str):
+    """``anywidget.AnyWidget``, the base of nbexplain's custom front-ends (imported on first use);
+    a clear error naming ``purpose`` when anywidget is not installed."""
+    try:
+        import anywidget
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{purpose} needs 'anywidget'. Install it with: pip install 'anywidget>=0.9'"
+        ) from error
+    return anywidget.AnyWidget

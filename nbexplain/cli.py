@@ -19,6 +19,7 @@ input is a one-line message and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -29,31 +30,35 @@ from ._commands import number, port, run_command, steps
 from ._files import file_sha256, writable_folder
 from ._tables import read_table
 from .credit.adverse import ReasonRecipe, reference_ranges
+from .credit.evidence import write_evidence_pack
 from .credit.reasons import ReasonCatalogue
 from .credit.recipes import BASELINE_CHOICES, documented_baselines
 from .credit.validation import validate_reasons
 from .datasets import load_demo
 from .datasets.demo import DEMOS, demo_reasons, selection_experiment
-from .engine import IntegratedGradients
 from .engine._quadrature import RULES
+from .engine.protocol import attributor_for
 from .errors import NBExplainError, unknown_name
-from .model._keras import load_keras_model
-from .model.artifact import ModelArtifact, is_artifact
-from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook, write_evidence_pack
-from .widgets.bundle import bundle_for_files
+from .model.artifact import InputRecipe, is_artifact, load_model_file
+from .results.bundle import open_bundle
+from .serve import PortInUseError, VoilaServer, bundle_notebook, dashboard_notebook
+from .widgets.bundle import bundle_for_files, check_bundle_model
 from .widgets.demo import demo_bundle
 
 
 # ----------------------------------------------------------------- dashboard
 def prepare_demo(selection: bool = True) -> None:
-    """Train (first run) or load the demo models, run the cached selection experiment, and build
-    (or check) the explanation bundles the served dashboard opens without TensorFlow."""
+    """Train (first run) or load the demo models (the networks, the gradient-boosted model and the
+    stacked ensemble), run the cached selection experiment, and build (or check) the explanation
+    bundles the served dashboard opens without TensorFlow."""
     for name in DEMOS:
         demo = load_demo(name)
         cache = demo.record.get("cache", {})
+        auc = demo.record.get("test_auc")
         print(
             f"{name}: {cache.get('status', '')} ({cache.get('path', '')}), "
-            f"test error {demo.record.get('test_error', float('nan')):.2%}",
+            f"test error {demo.record.get('test_error', float('nan')):.2%}"
+            + ("" if auc is None else f", test AUC {auc:.3f}"),
             flush=True,
         )
         if selection and name == "credit_fcn":
@@ -162,6 +167,16 @@ def _dashboard_notebook(args) -> Path:
         if not notebook.is_file():
             raise NBExplainError(f"{notebook} does not exist; give the path of a notebook (.ipynb) to serve.")
         return notebook
+    if args.bundle:
+        bundle = Path(args.bundle)
+        if args.data:
+            raise NBExplainError(
+                "--bundle serves the rows the bundle holds: drop --data (or drop --bundle to build one)."
+            )
+        open_bundle(bundle)  # an error now if it is not a bundle
+        if args.model:
+            check_bundle_model(bundle, args.model)
+        return bundle_notebook(bundle, model=args.model)
     if args.model or args.data:
         if not (args.model and args.data):
             raise NBExplainError("Serving your own model needs both --model FILE and --data FILE.")
@@ -250,44 +265,52 @@ def reason_recipe(args):
             "and --catalogue JSON (its reason statements)."
         )
     raw = reference_rows(args.reference, args.id_column)
-    if path.is_file() and is_artifact(path):
-        artifact = ModelArtifact.load(path, unsafe=args.unsafe_load)
-        inputs = artifact.to_inputs(raw)
-        explainer = IntegratedGradients(artifact.model, **artifact.explainer_options(), **common)
-        several = len(artifact.inputs) > 1 or artifact.inputs[0].grid.ndim > 1
-        recipe = ReasonRecipe(
-            explainer,
-            documented_baselines(inputs, cutoff=args.cutoff, band=args.band, draws=args.draws)[args.baseline],
-            catalogue,
-            to_inputs=artifact.to_inputs,
-            columns=artifact.features,
-            elements=artifact.elements() if several else None,
-            ranges=reference_ranges(raw, artifact.features),
-            **options,
-        )
-        return recipe, inputs, {"file": str(path), "sha256": artifact.sha256}
-    model = load_keras_model(path, unsafe=args.unsafe_load)
-    raw = _without_target(raw, model, args.reference)
-    features = [str(c) for c in raw.columns]
-    explainer = IntegratedGradients(model, target=args.target, feature_names=features, **common)
-    baseline = documented_baselines(raw, cutoff=args.cutoff, band=args.band, draws=args.draws)[args.baseline]
-    recipe = ReasonRecipe(explainer, baseline, catalogue, columns=features, ranges=reference_ranges(raw), **options)
-    return recipe, raw, {"file": str(path), "sha256": file_sha256(path)}
+    artifact = load_model_file(
+        path,
+        unsafe=args.unsafe_load,
+        columns=[str(c) for c in raw.columns],
+        target=_unit(args.target),
+    )
+    artifact = _without_target(artifact, raw, args.reference)
+    explainer = attributor_for(artifact, **common)
+    recipe = ReasonRecipe(
+        explainer,
+        documented_baselines(artifact.to_inputs(raw), cutoff=args.cutoff, band=args.band, draws=args.draws)[
+            args.baseline
+        ],
+        catalogue,
+        to_inputs=artifact.to_inputs,
+        columns=artifact.features,
+        elements=artifact.elements() if artifact.several_inputs else None,
+        ranges=reference_ranges(raw, artifact.features),
+        **options,
+    )
+    return recipe, artifact.to_inputs(raw), {"file": str(path), "sha256": artifact.sha256}
 
 
-def _without_target(raw, model, path):
-    """A plain Keras model reads every reference column: one column more than it takes, named
-    like an outcome, is dropped (and said); any other mismatch is refused by name."""
-    width = _model_width(model)
+def _unit(target):
+    """A ``--target`` as given: an output unit or class number, or a label."""
+    return int(target) if target is not None and str(target).isdigit() else target
+
+
+def _without_target(artifact, raw, path):
+    """A plain Keras model reads the reference columns as they are: one column more than it
+    takes, named like an outcome, is dropped (and said); any other mismatch is refused by name.
+    Artifacts and tree models find their columns by name."""
+    if artifact.kind != "keras" or is_artifact(artifact.path):
+        return artifact
+    width = _model_width(artifact.model)
     if width is None or raw.shape[1] == width:
-        return raw
+        return artifact
     outcome = [c for c in raw.columns if str(c).strip().lower() in TARGET_NAMES]
     if raw.shape[1] == width + 1 and len(outcome) == 1:
         print(
             f"nbexplain reasons: the reference column {outcome[0]!r} is an outcome, not a feature: dropped.",
             file=sys.stderr,
         )
-        return raw.drop(columns=outcome)
+        columns = tuple(str(c) for c in raw.columns if c != outcome[0])
+        recipe = InputRecipe("input", columns, np.zeros(width), np.ones(width))
+        return dataclasses.replace(artifact, inputs=(recipe,))
     raise NBExplainError(
         f"{path} has {raw.shape[1]} columns {[str(c) for c in raw.columns][:30]} but the model reads "
         f"{width} features" + (f"; drop the outcome column(s) {outcome}" if outcome else "") + "."
@@ -394,6 +417,11 @@ def parser() -> argparse.ArgumentParser:
         _own_model_arguments(command, required=False)
         command.add_argument("--notebook", help="serve this notebook instead of the packaged dashboard")
         command.add_argument(
+            "--bundle",
+            help="serve this explanation bundle (from nbexplain bundle); with --model, that model file answers "
+            "what-if edits (refused unless it is the model the bundle was built from)",
+        )
+        command.add_argument(
             "--skip-selection",
             action="store_true",
             help="do not run the selection experiment (test error against k) on first use",
@@ -420,14 +448,15 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--model",
         default="credit_fcn",
-        help="a demo model (credit_fcn, credit_lstm), a saved model artifact (.nbx: the network with its "
-        "preprocessing, from DemoModel.save or ModelArtifact.save) or a Keras model that reads raw columns (.keras)",
+        help="a demo model (credit_fcn, credit_lstm, credit_xgb, credit_stack), a saved model artifact (.nbx: a "
+        "network with its preprocessing, a tree model or a stack, from DemoModel.save or ModelArtifact.save), a Keras "
+        "model that reads raw columns (.keras), an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
     command.add_argument(
         "--unsafe-load",
         action="store_true",
-        help="let Keras run Python code stored in the model file (Lambda layers); only for files "
-        "you trust: Keras' safe mode refuses such code by default",
+        help="run Python code stored in the model file (Keras Lambda layers, a pickled tree model); only for files "
+        "you trust: such code is refused by default",
     )
     command.add_argument("--reference", help="rows of the model's inputs the baseline is built from (own models)")
     command.add_argument("--catalogue", help="reason catalogue JSON (required for own models)")
@@ -476,7 +505,8 @@ def _own_model_arguments(command, required: bool) -> None:
     command.add_argument(
         "--model",
         required=required,
-        help="a saved model artifact (.nbx) or a Keras model that reads the data's columns",
+        help="a saved model artifact (.nbx: a network with its preprocessing, a tree model or a stack), a Keras model "
+        "that reads the data's columns, an XGBoost model file (.json, .ubj) or a LightGBM model file (.txt)",
     )
     command.add_argument("--data", required=required, help="CSV or Parquet rows of the model's raw columns")
     command.add_argument("--target", help="the output unit to explain (index or class label)")

@@ -1,10 +1,15 @@
+import atexit
+import functools
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One demo-model cache for the whole session (and for the notebook kernels it starts), so that
-# each demo model is trained once per run and never touches the user's own cache.
-os.environ.setdefault("NBEXPLAIN_CACHE", tempfile.mkdtemp(prefix="nbexplain-test-cache-"))
+# each demo model is trained once per run and never touches the user's own cache; removed at exit.
+if "NBEXPLAIN_CACHE" not in os.environ:
+    os.environ["NBEXPLAIN_CACHE"] = tempfile.mkdtemp(prefix="nbexplain-test-cache-")
+    atexit.register(functools.partial(shutil.rmtree, os.environ["NBEXPLAIN_CACHE"], ignore_errors=True))
 
 import keras
 import numpy as np

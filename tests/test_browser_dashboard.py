@@ -2,7 +2,11 @@
 
 What a person sees: another row changes the bars, the toggle shows the selection curve, the LSTM
 tab has a features x lags heatmap, a what-if edit changes the prediction, a bad edit shows an
-error, and no uncaught error reaches the page. Screenshots go to test-artifacts/screenshots.
+error, and no uncaught error reaches the page. The XGBoost and stacked demos (chosen last, on the
+same page and kernel): picking a row is a lookup in their bundle, a what-if edit is explained
+afresh and its prediction is what XGBoost (and LightGBM and the stack's Keras head) compute for
+the edited row, and the reasons and population panels draw their bars. Screenshots go to
+test-artifacts/screenshots.
 """
 
 import re
@@ -10,7 +14,7 @@ import re
 import pytest
 from browser_fixtures import open_page
 
-from nbexplain.datasets.credit import MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES
+from nbexplain.datasets.credit import CREDIT_FEATURES, MONTHS, SEQUENCE_CHANNELS, STATIC_FEATURES
 from nbexplain.widgets.picker import DENSITY_GRID
 
 pytestmark = [pytest.mark.browser, pytest.mark.training]
@@ -179,6 +183,100 @@ def test_lstm_tab_has_a_features_by_lags_heatmap(opened, screenshots):
     }
     assert set(SEQUENCE_CHANNELS) <= shown and shown - set(SEQUENCE_CHANNELS) <= set(STATIC_FEATURES)
     assert not opened.errors
+
+
+#: The tree demos and their buttons in the model choice.
+TREE_DEMOS = {"credit_xgb": "XGBoost", "credit_stack": "Stack: XGBoost + LightGBM + network"}
+
+
+@pytest.fixture(scope="module")
+def tree_demos(demo_models):
+    """The tree demos and their bundles, built here (once per cache) so that Voila's kernel only
+    opens them; the libraries' own model files give the independent truth of a what-if."""
+    pytest.importorskip("lightgbm")
+    from nbexplain.datasets import load_demo
+    from nbexplain.results.bundle import open_bundle
+    from nbexplain.widgets.demo import demo_bundle
+
+    return {
+        name: (load_demo(name, progress=False), open_bundle(demo_bundle(name, progress=False))) for name in TREE_DEMOS
+    }
+
+
+def shown_score(board):
+    return float(score(board))
+
+
+@pytest.mark.parametrize("name", list(TREE_DEMOS))
+def test_tree_and_stack_dashboards_pick_explain_a_what_if_and_draw_reasons(opened, tree_demos, screenshots, name):
+    from test_demo_models import library_scores
+
+    from nbexplain.widgets.demo import TITLES
+
+    demo, bundle = tree_demos[name]
+    short = name.split("_")[1]
+    opened.locator(".nbexplain-model-choice button").filter(
+        has_text=re.compile(rf"^\s*{re.escape(TREE_DEMOS[name])}\s*$")
+    ).click()
+    board = opened.locator(".nbexplain-dashboard", has_text=TITLES[name])
+    board.locator(".nbexplain-local svg rect.bar").first.wait_for(timeout=120_000)
+    board.locator(".nbexplain-whatif .wi-row").first.wait_for(timeout=60_000)
+    stored = bundle.array("rows", "__score")
+    index = board.locator(".nbexplain-picker .widget-inline-hbox input").first
+    status = board.locator(".nbexplain-status")
+    assert shown_score(board) == pytest.approx(stored[int(index.input_value())], abs=5e-4)
+    # picking is a lookup in the bundle's one pass: no model is loaded for it
+    before = (local_labels(board), score(board))
+    board.locator(".nbexplain-picker button", has_text="next").click()
+    expect_changed(lambda: (local_labels(board), score(board)), before)
+    position = int(index.input_value())
+    assert position == 1 and shown_score(board) == pytest.approx(stored[position], abs=5e-4)
+    assert status.inner_text().strip() == "", "a pick needs no model"
+    opened.screenshot(path=screenshots / f"dashboard-{short}.png", full_page=True)
+    # a what-if edit is explained afresh; its prediction is what the libraries compute
+    row = bundle.frame().iloc[[position]][list(CREDIT_FEATURES)].copy()
+    value = 3 if row["PAY_0"].iloc[0] < 2 else -1
+    row["PAY_0"] = value
+    truth = float(library_scores(demo, row)[0])
+    assert abs(truth - stored[position]) > 0.01, "the edit changes the prediction"
+    editor = board.locator(".nbexplain-whatif")
+    field = editor.locator('.wi-row[data-feature="PAY_0"] input')
+    field.fill(str(value))
+    field.press("Enter")
+    expect_changed(lambda: score(board), f"{stored[position]:.3f}", timeout=120)
+    assert shown_score(board) == pytest.approx(truth, abs=6e-4)
+    assert "what-if" in board.locator(".nbexplain-prediction").inner_text()
+    widths = [b["width"] for b in bar_boxes(board.locator(".nbexplain-local"))]
+    assert sum(width > 1 for width in widths) >= 3, "the edited row's own attributions, not zeros"
+    editor.screenshot(path=screenshots / f"what-if-{short}.png")
+    # the reasons of the edited row, and the stored population comparison
+    panel = board.locator(".nbexplain-reasons")
+    panel.scroll_into_view_if_needed()
+    summary = panel.locator(".nbexplain-reasons-summary")
+    summary.locator("text=against baseline").wait_for(timeout=60_000)
+    reported = lambda: float(re.search(r"score ([\d.]+) against", summary.inner_text()).group(1))  # noqa: E731
+    wait_until(lambda: abs(reported() - truth) < 1e-4, timeout=60)  # the edited row's reasons
+    assert float(re.search(r"completeness error ([\d.e+-]+)", summary.inner_text()).group(1)) < 1e-6
+    assert sum(b["width"] > 0.5 for b in bar_boxes(panel)) >= 3
+    panel.screenshot(path=screenshots / f"reasons-{short}.png")
+    population = board.locator(".nbexplain-population")
+    population.scroll_into_view_if_needed()
+    population.locator(".nbexplain-population-summary").locator("text=mean score").first.wait_for(timeout=30_000)
+    sizes = re.findall(r"([\d,]+) rows", population.locator(".nbexplain-population-summary").inner_text())
+    assert sum(int(n.replace(",", "")) for n in sizes) == len(demo.test_rows), "the held-out rows"
+    assert sum(b["width"] > 1 for b in bar_boxes(population)) >= 3
+    population.screenshot(path=screenshots / f"population-{short}.png")
+    assert [text for text in opened.locator(".nbexplain-error").all_inner_texts() if text.strip()] == []
+    assert not opened.errors
+
+
+def wait_until(condition, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not so within {timeout} s"
+        time.sleep(0.05)
 
 
 def expect_changed(read, before, timeout=10.0):

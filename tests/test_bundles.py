@@ -13,10 +13,10 @@ import pytest
 
 from nbexplain import NBExplainError
 from nbexplain.cli import main
+from nbexplain.credit.evidence import evidence_html
 from nbexplain.engine.protocol import ModelExplainers
 from nbexplain.model.artifact import InputRecipe, ModelArtifact
 from nbexplain.results.bundle import open_bundle
-from nbexplain.serve import evidence_html
 from nbexplain.widgets import ExplorerController, ExplorerData
 from nbexplain.widgets.bundle import build_bundle, bundle_explorer_data, bundle_for_files
 
@@ -207,3 +207,69 @@ def test_the_evidence_pack_stands_on_its_own(built, browser, screenshots, tmp_pa
     page.screenshot(path=str(screenshots / "evidence-pack.png"), full_page=True)
     assert not errors
     page.close()
+
+
+def test_the_dashboard_offers_its_bundles_evidence_pack(built):
+    from nbexplain.widgets.bundle import bundle_dashboard
+
+    _, _, path = built
+    board = bundle_dashboard(path)
+    sent = []
+    board.evidence.download.send = sent.append
+    (button,) = board.evidence.buttons
+    button.click()
+    (message,) = sent
+    assert message["filename"] == "evidence-pack-small.html" and message["mime"].startswith("text/html")
+    expected = evidence_html(path)
+    assert (
+        message["content"].split("<h2>The model and the data</h2>")[1][:2000]
+        == expected.split("<h2>The model and the data</h2>")[1][:2000]
+    )
+
+
+def test_a_bundle_is_served_only_with_its_own_model(built, tmp_path, capsys):
+    """``nbexplain dashboard --bundle B --model M`` refuses a model whose fingerprint is not the
+    bundle's before serving anything; with the bundle's own model (moved elsewhere) a what-if is
+    answered by that file."""
+    folder, data, path = built
+    artifact_model(seed=7).save(tmp_path / "other.nbx")
+    assert main(["dashboard", "--bundle", str(path), "--model", str(tmp_path / "other.nbx"), "--check"]) == 2
+    assert "is not the model the bundle was built from" in capsys.readouterr().err
+    moved = tmp_path / "moved.nbx"
+    moved.write_bytes((folder / "model.nbx").read_bytes())
+    controller = ExplorerController(bundle_explorer_data(path, model=moved))
+    controller.what_if({"income": 90.0})
+    edited = data.frame.iloc[[controller.position]].assign(income=90.0)
+    expected = data.explainers.rows.explain(data.to_inputs(edited)).score[0]
+    assert controller.sample.prediction == pytest.approx(float(expected), abs=1e-6)
+    assert controller.data.explainers.artifact_path == moved
+
+
+def test_a_tree_bundle_explains_a_what_if_against_the_rows_recorded_baseline(tmp_path):
+    """Tree models and stacks explain every row against one point (the rows' average input): the
+    bundle records it, so an edited row opened later is explained against that same point, as
+    the live dashboard does, and not against itself (which would give zero attributions)."""
+    xgboost = pytest.importorskip("xgboost")
+    from nbexplain.widgets.bundle import _row_baseline
+
+    frame = rows()
+    target = (frame["late"] + np.random.default_rng(3).normal(size=len(frame)) > 1.5).astype(int)
+    model = xgboost.XGBClassifier(n_estimators=20, max_depth=3, random_state=0).fit(frame, target)
+    artifact = ModelArtifact(model, output="probability")
+    artifact.save(tmp_path / "trees.nbx")
+    data = ExplorerData(
+        ModelExplainers.for_artifact(artifact), frame, artifact.to_inputs, target=target, outcome="P(default)"
+    )
+    path = build_bundle(data, tmp_path / "trees.nbxbundle", model_file=tmp_path / "trees.nbx", progress=False)
+    live, stored = ExplorerController(data), ExplorerController(bundle_explorer_data(path))
+    for controller in (live, stored):
+        controller.pick(5)
+        controller.what_if({"late": 3, "debt": 30.0})
+    assert stored.data.explainers.loaded
+    edited = frame.iloc[[5]].assign(late=3, debt=30.0)
+    assert stored.sample.prediction == pytest.approx(model.predict_proba(edited)[0, 1], abs=2e-6)
+    np.testing.assert_allclose(stored.sample.local.signed, live.sample.local.signed, atol=1e-12)
+    assert np.abs(stored.sample.local.signed).sum() > 0.01
+    record = open_bundle(path).record
+    described = _row_baseline({"explained": record["explained"]})  # a bundle from before the record
+    np.testing.assert_array_equal(described.arrays["features"], _row_baseline(record).arrays["features"])

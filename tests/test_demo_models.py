@@ -12,7 +12,7 @@ import pytest
 from nbexplain import _files
 from nbexplain.datasets import _cache, demo
 from nbexplain.datasets._cache import CacheRebuildWarning, CacheWriteWarning
-from nbexplain.datasets.credit import DEFAULT_DRIVERS, DEMOGRAPHIC_FEATURES, make_credit_default
+from nbexplain.datasets.credit import CREDIT_FEATURES, DEFAULT_DRIVERS, DEMOGRAPHIC_FEATURES, make_credit_default
 from nbexplain.errors import ArgumentError, CacheError, UnknownNameError
 
 
@@ -274,7 +274,10 @@ def test_selection_experiment_is_cached_all_or_nothing_and_refused_on_a_read_onl
 
 # ----------------------------------------------------------------------------- arguments
 def test_unknown_demo_lists_the_valid_names():
-    with pytest.raises(UnknownNameError, match=r"Unknown demo 'fcn'.*Known demos: 'credit_fcn', 'credit_lstm'\."):
+    with pytest.raises(
+        UnknownNameError,
+        match=r"Unknown demo 'fcn'.*Known demos: 'credit_fcn', 'credit_lstm', 'credit_xgb', 'credit_stack'\.",
+    ):
         demo.load_demo("fcn")
     with pytest.raises(UnknownNameError, match=r"Known demos: 'credit_fcn', 'credit_lstm'"):
         demo.load_demo(None)
@@ -357,3 +360,138 @@ def test_boolean_and_float_targets_are_read_as_0_and_1(private_cache, monkeypatc
     frame = make_credit_default(60)
     as_bool = demo.fit_credit_model(with_target(frame, frame["default"].astype(bool)), progress=False)
     np.testing.assert_array_equal(as_bool.target, frame["default"].to_numpy())
+
+
+# ----------------------------------------------------------------------------- tree and stack demos
+def library_scores(demo, frame):
+    """P(default) of raw rows as the libraries compute it, from the library files the demo keeps
+    (XGBoost's and LightGBM's own predictions; the stack's head, a Keras model, on their
+    margins): an independent truth for what nbexplain reads from the artifact."""
+    import xgboost
+
+    from nbexplain.datasets.tree_demo import library_files
+
+    files = library_files(demo)
+    rows = frame[list(CREDIT_FEATURES)].astype(float)
+    booster = xgboost.Booster(model_file=str(files["xgboost"]))
+    if demo.name == "credit_xgb":
+        return booster.predict(xgboost.DMatrix(rows))
+    import lightgbm
+
+    margins = np.column_stack(
+        [
+            booster.predict(xgboost.DMatrix(rows), output_margin=True),
+            lightgbm.Booster(model_file=str(files["lightgbm"])).predict(rows, raw_score=True),
+        ]
+    )
+    return demo.model.network.predict([margins, rows.to_numpy()], verbose=0)[:, 0]
+
+
+def test_the_boosted_demo_is_a_cached_artifact_that_predicts_as_xgboost_does(private_cache):
+    pytest.importorskip("xgboost")
+    first = demo.load_demo("credit_xgb", n=1200, progress=False)
+    assert first.record["cache"]["status"] == "built" and first.kind == "trees"
+    assert sorted(p.name for p in private_cache.iterdir()) == [
+        "credit_xgb.json",
+        "credit_xgb.nbx",
+        "credit_xgb.xgboost.json",
+    ], "the artifact (no pickle), its manifest and XGBoost's own file; no network was trained"
+    assert 0 < first.record["test_error"] < 0.3 and 0.5 < first.record["test_auc"] <= 1
+    assert first.artifact.training["test_auc"] == first.record["test_auc"]
+    test = first.frame.iloc[first.test_rows]
+    np.testing.assert_allclose(first.predict(first.model_inputs(test)), library_scores(first, test), atol=2e-6)
+    wrong = (first.predict(first.rows(first.test_rows)) > 0.5) != first.target[first.test_rows]
+    assert first.record["test_error"] == pytest.approx(wrong.mean())
+    np.testing.assert_array_equal(first.rows([3, 4]).to_numpy(), first.frame.iloc[[3, 4]][list(CREDIT_FEATURES)])
+    second = demo.load_demo("credit_xgb", n=1200, progress=False)
+    assert second.record["cache"]["status"] == "loaded"
+    assert second.artifact.fingerprint() == first.artifact.fingerprint()
+    stale = demo.load_demo("credit_xgb", n=1200, seed=1, progress=False)
+    assert "stale" in stale.record["cache"]["reason"] and "seed" in stale.record["cache"]["reason"]
+    (private_cache / "credit_xgb.nbx").write_bytes(b"truncated")
+    with pytest.warns(CacheRebuildWarning, match="does not match its checksum; rebuilding"):
+        demo.load_demo("credit_xgb", n=1200, seed=1, progress=False)
+
+
+@pytest.mark.training
+def test_the_stacked_demo_combines_two_boosted_models_and_the_network_on_raw_columns(private_cache):
+    pytest.importorskip("lightgbm")
+    stack = demo.load_demo("credit_stack", n=1200, epochs=2, progress=False)
+    fcn = demo.load_demo("credit_fcn", n=1200, epochs=2, progress=False)
+    assert stack.kind == "stack" and stack.record["cache"]["status"] == "built"
+    assert len(stack.model.ensembles) == 2 and stack.model.reads_features
+    network = stack.model.network
+    assert network.get_layer("standardise").__class__.__name__ == "Normalization", "the head reads raw columns"
+    hidden = network.get_layer("fcn_hidden").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(hidden, fcn.model.get_layer("hidden").get_weights()))
+    test = stack.frame.iloc[stack.test_rows]
+    np.testing.assert_allclose(stack.predict(stack.model_inputs(test)), library_scores(stack, test), atol=1e-5)
+    members = stack.record["members"]
+    assert set(members) == {"xgboost", "lightgbm", "network"}
+    assert members["network"]["test_error"] == fcn.record["test_error"], "the same test rows as the network"
+    explained = stack.explainer().explain(stack.rows(stack.test_rows[:20]))
+    assert explained.completeness_error.max() < 1e-6, "a float64 head: jumps and integrals add up"
+    assert explained.meta["baseline"]["kind"] == "average input"
+    assert explained.meta["baseline"]["n_reference"] == len(stack.train_rows)
+    again = demo.load_demo("credit_stack", n=1200, epochs=2, progress=False)
+    assert again.record["cache"]["status"] == "loaded" and again.artifact.fingerprint() == stack.artifact.fingerprint()
+
+
+def test_tree_demos_have_explorer_data_on_raw_rows_and_reasons(private_cache):
+    pytest.importorskip("xgboost")
+    from nbexplain.widgets import ExplorerController
+    from nbexplain.widgets.demo import demo_explorer_data
+
+    boosted = demo.load_demo("credit_xgb", n=600, progress=False)
+    data = demo_explorer_data(boosted)
+    assert len(data.frame) == len(boosted.test_rows), "the held-out rows by default"
+    assert data.description["test AUC"] == f"{boosted.record['test_auc']:.3f}"
+    assert data.to_inputs == boosted.model_inputs and dict(data.elements)["PAY_0"] == (None, (5,))
+    controller = ExplorerController(data, progress=False)
+    np.testing.assert_allclose(controller.scores, library_scores(boosted, data.frame), atol=2e-6)
+    assert controller.explained.meta["method"] == "generalized integrated gradients"
+    importance = controller.global_importance
+    shares = np.abs(controller.explained.values["features"]).mean(axis=0)
+    np.testing.assert_allclose(importance.values, 100 * shares / shares.sum(), atol=1e-9)
+    assert set(data.comparisons) == {"decision tree", "lasso logistic"}
+    recipe = demo.demo_reasons(boosted, baseline="median")
+    denied = boosted.frame.iloc[boosted.test_rows].iloc[np.flatnonzero(controller.scores > 0.5)[:3]]
+    notices = recipe.explain(denied)
+    assert len(notices.table()) == len(denied) and notices.table()["completeness_ok"].all()
+
+
+def test_the_boosted_demo_page_browses_and_answers_a_what_if_without_tensorflow(private_cache):
+    """The demo dashboard's XGBoost page, its bundle built: opened, browsed and asked a what-if in a
+    process where TensorFlow, Keras and XGBoost cannot be imported (the artifact holds the trees)."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("xgboost")
+    from nbexplain.widgets.demo import demo_bundle
+
+    boosted = demo.load_demo("credit_xgb", n=3000, progress=False)  # 500 test rows, some near the cut-off
+    demo_bundle("credit_xgb", progress=False, demo=boosted)
+    code = """
+import sys
+for name in ("tensorflow", "keras", "xgboost"):
+    sys.modules[name] = None
+import json
+from nbexplain.widgets.demo import CHOICES, demo_dashboard
+page = demo_dashboard(models=("credit_xgb",))
+board = page.dashboards["credit_xgb"]
+controller = board.controller
+controller.pick(4)
+picked = controller.sample.prediction
+sample = controller.what_if({"PAY_0": 3})
+reasons = board.reasons.result
+print(json.dumps([page.children[0].options[0][0], picked, sample.prediction, int((sample.local.signed != 0).sum()),
+                  board.errors.last is None]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr[-3000:]
+    label, picked, edited, moved, clean = json.loads(done.stdout.strip().splitlines()[-1])
+    assert label == "XGBoost" and clean and moved > 0
+    rows = boosted.frame.iloc[boosted.test_rows[[4]]]
+    truth = library_scores(boosted, rows), library_scores(boosted, rows.assign(PAY_0=3))
+    np.testing.assert_allclose([picked, edited], np.concatenate(truth), atol=2e-6)

@@ -370,6 +370,19 @@ def test_stacks_of_two_models_and_a_network_head_are_complete(rng):
     assert result.meta["stack"]["kind"] == "stack" and len(result.meta["stack"]["trees"]) == 2
 
 
+def test_sampled_populations_of_a_network_stack_warn_of_quadrature_not_of_sampling(rng):
+    """The sampled pairs' mean attribution sums to their own mean score gap (quadrature), not to
+    the populations' mean gap (that difference is sampling, reported with a standard error)."""
+    X = rng.normal(size=(300, 3))
+    model = xgb.XGBClassifier(n_estimators=8, max_depth=3).fit(X, (X[:, 0] + X[:, 1] > 0).astype(int))
+    stacked = Stack([model], NetworkHead(float64_head(1, 3, [0.5, -0.3, 0.2])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sampled = GIG(stacked, tolerance=1e-8).compare_populations(X[:40], X[40:80], max_pairs=50, exact=False)
+    assert sampled.completeness_error[0] > 1e-6, "50 of 1,600 pairs: their mean gap is not the populations'"
+    assert sampled.meta["quadrature_error"] < 1e-8
+
+
 # --------------------------------------------------------------------------- properties
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_symmetry_unused_features_and_column_order(rng, backend):

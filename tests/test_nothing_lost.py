@@ -278,7 +278,7 @@ def test_a_signal_mid_run_leaves_no_partial_output_and_a_short_message(own_model
         folder,
         writing,
     )
-    assert status == 128 + signum
+    assert status == 128 + signum, err[-3000:]
     assert f"stopped by {signal.Signals(signum).name}; no partial output was left" in err
     assert "Traceback" not in err
     assert out.read_bytes() == b"previous"
@@ -381,3 +381,28 @@ def test_the_reproduction_command_stops_cleanly_and_checks_its_arguments(tmp_pat
     _, err = process.communicate(timeout=240)
     assert process.returncode == 143 and "stopped by SIGTERM" in err and "Traceback" not in err
     assert not (tmp_path / "figures").exists() or not list((tmp_path / "figures").iterdir())
+
+
+def test_a_stop_that_a_library_turns_into_an_error_of_its_own_is_still_a_clean_stop(capsys):
+    """A signal lands inside a library that catches the interrupt and raises its own error (as
+    pyarrow or TensorFlow may): the command still ends as stopped, 128 + the signal number."""
+    import os
+
+    from nbexplain._commands import run_command
+
+    def wrapped():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except KeyboardInterrupt as error:
+            raise RuntimeError("a library's own error") from error
+        return 0
+
+    assert run_command("prog", wrapped) == 128 + signal.SIGTERM
+    assert "prog: stopped by SIGTERM; no partial output was left." in capsys.readouterr().err
+
+    def failing():
+        raise RuntimeError("a real bug")
+
+    with pytest.raises(RuntimeError, match="a real bug"):  # without a signal, an error stays an error
+        run_command("prog", failing)

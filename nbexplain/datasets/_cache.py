@@ -1,9 +1,12 @@
 """An on-disk cache of trained demo models, so that the second start is fast.
 
 Folder: ``$NBEXPLAIN_CACHE`` if set, else ``$XDG_CACHE_HOME/nbexplain``, else
-``~/.cache/nbexplain``. Each entry is ``<name>.keras`` plus ``<name>.json``, a manifest with the
+``~/.cache/nbexplain``. Each entry is a model file plus ``<name>.json``, a manifest with the
 recipe the model was built from (data fingerprint, training parameters, versions) and the
-SHA-256 of the model file. An entry whose recipe differs from the one asked for is stale; one whose
+SHA-256 of the model file. The model file is ``<name>.keras`` for a network
+(:func:`cached_model`) and ``<name>.nbx`` for a tree ensemble or a stack
+(:func:`cached_artifact`: a :class:`~nbexplain.model.artifact.ModelArtifact`, JSON trees and,
+for a stack, its Keras head; no pickle). An entry whose recipe differs from the one asked for is stale; one whose
 file does not match its checksum or does not load is corrupt. Both are rebuilt.
 
 A valid entry is read from a read-only folder (a shared cache) without writing anything. When an
@@ -18,7 +21,10 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._files import write_bytes, write_text
 from .._tensorflow import keras_module
@@ -103,10 +109,49 @@ def recipe_digest(recipe: dict) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _load_entry(model_path: Path, manifest_path: Path, recipe: dict):
-    """``(model, record, None)`` for a valid entry, else ``(None, None, reason)``."""
-    keras = keras_module()
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of cache entry's model file is written and read."""
 
+    suffix: str
+    what: str
+    to_bytes: Callable[[Any, str], bytes]
+    load: Callable[[Path], Any]
+
+
+def _load_keras(path: Path) -> Any:
+    return keras_module().saving.load_model(path, compile=False)
+
+
+def _model_bytes(model, name: str) -> bytes:
+    """The ``.keras`` file of ``model`` (Keras insists on the suffix), made in a private scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="nbexplain-save-") as scratch:
+        path = Path(scratch) / f"{name}.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def _artifact_bytes(artifact: Any, name: str) -> bytes:
+    """The ``.nbx`` file of a model artifact, made in a private scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="nbexplain-save-") as scratch:
+        path = Path(scratch) / f"{name}.nbx"
+        artifact.save(path)
+        return path.read_bytes()
+
+
+def _load_artifact(path: Path) -> Any:
+    from ..model.artifact import ModelArtifact
+
+    return ModelArtifact.load(path)
+
+
+# ``_model_bytes`` is looked up when called (the tests replace it to simulate a full disk).
+_KERAS = _Kind(".keras", "demo model", lambda model, name: _model_bytes(model, name), _load_keras)
+_ARTIFACT = _Kind(".nbx", "demo model", lambda artifact, name: _artifact_bytes(artifact, name), _load_artifact)
+
+
+def _load_entry(model_path: Path, manifest_path: Path, recipe: dict, kind: _Kind = _KERAS):
+    """``(model, record, None)`` for a valid entry, else ``(None, None, reason)``."""
     if not model_path.is_file() or not manifest_path.is_file():
         return None, None, "not built yet"
     try:
@@ -127,18 +172,10 @@ def _load_entry(model_path: Path, manifest_path: Path, recipe: dict):
     if not matches:
         return None, None, "corrupt: the model file does not match its checksum"
     try:
-        model = keras.saving.load_model(model_path, compile=False)
+        model = kind.load(model_path)
     except Exception as error:  # any failure to deserialise means the entry cannot be used
         return None, None, f"corrupt: the model file does not load ({type(error).__name__})"
     return model, record, None
-
-
-def _model_bytes(model, name: str) -> bytes:
-    """The ``.keras`` file of ``model`` (Keras insists on the suffix), made in a private scratch folder."""
-    with tempfile.TemporaryDirectory(prefix="nbexplain-save-") as scratch:
-        path = Path(scratch) / f"{name}.keras"
-        model.save(path)
-        return path.read_bytes()
 
 
 def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
@@ -149,21 +186,32 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
     model was loaded or built, and why it was built. When the entry must be built, a folder that
     cannot take it is refused before ``build`` runs (:class:`~nbexplain.errors.CacheError`).
     """
+    return _cached(name, recipe, build, rebuild, _KERAS)
+
+
+def cached_artifact(name: str, recipe: dict, build, rebuild: bool = False):
+    """:func:`cached_model` for a :class:`~nbexplain.model.artifact.ModelArtifact` (a tree
+    ensemble or a stack): ``build`` returns ``(artifact, record)``; the entry is ``<name>.nbx``
+    (written all-or-nothing, its members checked when it is read back) and ``<name>.json``."""
+    return _cached(name, recipe, build, rebuild, _ARTIFACT)
+
+
+def _cached(name: str, recipe: dict, build, rebuild: bool, kind: _Kind):
     folder = cache_dir()
-    model_path, manifest_path = folder / f"{name}.keras", folder / f"{name}.json"
+    model_path, manifest_path = folder / f"{name}{kind.suffix}", folder / f"{name}.json"
     model, record, reason = (
-        (None, None, "rebuild requested") if rebuild else _load_entry(model_path, manifest_path, recipe)
+        (None, None, "rebuild requested") if rebuild else _load_entry(model_path, manifest_path, recipe, kind)
     )
     if model is not None:
         return model, {**record, "cache": {"path": str(model_path), "status": "loaded"}}
-    require_writable(folder, f"the demo model {name!r} ({reason})", (model_path, manifest_path))
+    require_writable(folder, f"the {kind.what} {name!r} ({reason})", (model_path, manifest_path))
     if reason.startswith("corrupt"):
         warnings.warn(
-            f"The cached demo model {model_path} is {reason}; rebuilding it.", CacheRebuildWarning, stacklevel=3
+            f"The cached {kind.what} {model_path} is {reason}; rebuilding it.", CacheRebuildWarning, stacklevel=4
         )
     model, record = build()
     try:
-        data = _model_bytes(model, name)
+        data = kind.to_bytes(model, name)
         manifest = {
             "name": name,
             "recipe": recipe,
@@ -177,7 +225,7 @@ def cached_model(name: str, recipe: dict, build, rebuild: bool = False):
         write_bytes(model_path, data)
         write_text(manifest_path, text)
     except OSError as error:  # the trained model is not thrown away for want of disk space
-        store_failed(f"The trained demo model {name!r}", folder, error)
+        store_failed(f"The trained {kind.what} {name!r}", folder, error)
         return model, {**record, "cache": {"path": None, "status": "built, not stored", "reason": reason}}
     return model, {**record, "cache": {"path": str(model_path), "status": "built", "reason": reason}}
 

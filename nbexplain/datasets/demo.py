@@ -2,18 +2,18 @@
 
 ``load_demo("credit_fcn")`` is the section-4 network on the 23 standardised UCI features;
 ``load_demo("credit_lstm")`` reads the same clients as six months of (repayment status, bill,
-payment) plus the static features. Both are trained with a seed on the first 25,000 rows of a
-seeded shuffle and tested on the other 5,000, then cached (see :mod:`._cache`).
+payment) plus the static features; ``load_demo("credit_xgb")`` is a gradient-boosted model and
+``load_demo("credit_stack")`` a stacked ensemble (two boosted models and the paper's network,
+combined by a small network), both on the raw columns (see :mod:`.tree_demo`). All are trained
+with a seed on the first 25,000 rows of a seeded shuffle and tested on the other 5,000, then
+cached (see :mod:`._cache`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,13 +21,13 @@ from .._files import write_text
 from .._tensorflow import keras_module
 from ..credit.adverse import ReasonRecipe, reference_ranges
 from ..credit.recipes import documented_baselines
-from ..engine import IntegratedGradients, Sensitivity
+from ..engine import IntegratedGradients
 from ..engine.comparisons import surrogate_importances
+from ..engine.protocol import attributor_for
 from ..engine.selection import Candidate, error_rate, fit_classifier, retrain_comparison
-from ..errors import ArgumentError, row_list, true_or_false, unknown_name, whole_number
+from ..errors import ArgumentError, true_or_false, unknown_name, whole_number
 from ..model._keras import fingerprint
 from ..model.artifact import InputRecipe, ModelArtifact, inputs_from_rows
-from ..results.serial import freeze_mapping, frozen_array
 from . import models
 from ._cache import cache_dir, cached_model, require_writable, store_failed
 from .credit import (
@@ -42,13 +42,22 @@ from .credit import (
     credit_reason_catalogue,
     make_credit_default,
 )
+from .demo_model import (
+    DEMOS,
+    MIN_ROWS,
+    NETWORK_DEMOS,
+    OUTCOME_LABELS,
+    TREE_DEMOS,
+    DemoModel,
+    _frame_fingerprint,
+    _take,
+    check_credit_frame,
+    roc_auc,
+    split_rows,
+)
 
 #: Bump when the recipe changes in a way the recipe dictionary does not show.
 DEMO_FORMAT = 1
-DEMOS = ("credit_fcn", "credit_lstm")
-OUTCOME_LABELS = ("no default", "default")
-#: Fewest rows a credit model is trained on: 25 to train (a tenth of them to stop early), 5 to test.
-MIN_ROWS = 30
 
 
 def standardisation(values) -> tuple[np.ndarray, np.ndarray]:
@@ -70,149 +79,6 @@ def credit_input_columns(kind: str) -> dict:
     return {"history": tuple(tuple(month) for month in months), "static": STATIC_FEATURES}
 
 
-def split_rows(n: int, seed: int = 0, test_share: float = 1 / 6):
-    """Seeded shuffle of ``range(n)`` cut into (train, test) positions: 25,000 / 5,000 for 30,000."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = int(round(n * test_share))
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
-
-
-@dataclass(frozen=True, eq=False)
-class DemoModel:
-    """A trained demo model with the data it was trained on and how to feed it new rows.
-
-    ``frame`` holds the raw rows (UCI schema); ``inputs`` the same rows as the model reads them
-    (standardised); ``record`` how training went (epochs, train and test error, seconds, cache).
-    """
-
-    name: str
-    model: object
-    frame: object
-    inputs: object
-    target: np.ndarray
-    train_rows: np.ndarray
-    test_rows: np.ndarray
-    artifact: ModelArtifact
-    record: Mapping = field(default_factory=dict)
-
-    def __post_init__(self):
-        for name in ("target", "train_rows", "test_rows"):
-            object.__setattr__(self, name, frozen_array(getattr(self, name)))
-        object.__setattr__(self, "record", freeze_mapping(self.record))
-
-    @property
-    def feature_names(self) -> dict:
-        """The name of each model input's last axis."""
-        return self.artifact.input_feature_names()
-
-    def model_inputs(self, frame):
-        """The model's inputs for raw rows with the UCI columns (for new or edited rows)."""
-        return self.artifact.to_inputs(frame)
-
-    def save(self, path):
-        """Save the model with its preprocessing, names and training record as one file
-        (:class:`~nbexplain.model.artifact.ModelArtifact`), for ``nbexplain reasons --model``."""
-        return self.artifact.save(path)
-
-    def rows(self, positions):
-        """Model inputs of the given row positions of ``frame``."""
-        return _take(self.inputs, positions)
-
-    def explainer_options(self) -> dict:
-        """What the demo explains: P(default) (unit "default" of the softmax), with the inputs'
-        feature names when there are several named inputs."""
-        return self.artifact.explainer_options()
-
-    def explainer(self, **options):
-        """A :class:`~nbexplain.Sensitivity` of the default probability."""
-        return Sensitivity(self.model, **{**self.explainer_options(), **options})
-
-    def predict(self, inputs) -> np.ndarray:
-        """Probability of default for model inputs."""
-        return np.asarray(self.model.predict(inputs, batch_size=4096, verbose=0))[:, 1]
-
-
-def _take(inputs, positions):
-    """Rows of model inputs: a DataFrame (one input) or a dict of arrays (named inputs)."""
-    positions = np.asarray(positions)
-    if isinstance(inputs, Mapping):
-        return {k: v[positions] for k, v in inputs.items()}
-    return inputs.iloc[positions]
-
-
-def _frame_fingerprint(frame) -> str:
-
-    import pandas as pd
-
-    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
-
-
-def check_credit_frame(frame, who: str = "fit_credit_model") -> None:
-    """A frame a credit model can be trained on: a DataFrame with the 23 UCI features (finite
-    numbers) and the target (0/1, both present, no NaN or text), at least ``MIN_ROWS`` rows.
-    Anything else is an :class:`~nbexplain.errors.ArgumentError` naming the columns and rows."""
-    import pandas as pd
-    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
-
-    wanted = (*CREDIT_FEATURES, CREDIT_TARGET)
-    if not isinstance(frame, pd.DataFrame):
-        raise ArgumentError(
-            f"{who}: frame must be a pandas DataFrame with the UCI columns {CREDIT_FEATURES[0]}, ..., "
-            f"{CREDIT_FEATURES[-1]} and {CREDIT_TARGET!r}; got {type(frame).__name__}. make_credit_default() and "
-            "load_credit_default(path) return one."
-        )
-    columns = [str(c) for c in frame.columns]
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise ArgumentError(
-            f"{who}: frame lacks the column(s) {missing}; it needs the 23 UCI features and the 0/1 target "
-            f"{CREDIT_TARGET!r} (make_credit_default() and load_credit_default(path) give them)."
-        )
-    twice = sorted({c for c in columns if columns.count(c) > 1 and c in wanted})
-    if twice:
-        raise ArgumentError(f"{who}: frame has the column(s) {twice} more than once; keep one of each.")
-    if len(frame) < MIN_ROWS:
-        raise ArgumentError(
-            f"{who}: frame has {len(frame)} rows; a credit model needs at least {MIN_ROWS} (5/6 to train, 1/6 to test)."
-        )
-    labels = list(frame.index)
-    text = [c for c in CREDIT_FEATURES if not is_numeric_dtype(frame[c].dtype) or is_complex_dtype(frame[c].dtype)]
-    if text:
-        raise ArgumentError(f"{who}: the feature column(s) {text} are not numeric; the UCI features are numbers.")
-    values = frame[list(CREDIT_FEATURES)].to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        rows, cols = np.flatnonzero(bad.any(axis=1)), np.flatnonzero(bad.any(axis=0))
-        raise ArgumentError(
-            f"{who}: NaN, missing or infinite feature values in {len(rows)} row(s) (index {row_list(rows, labels)}), "
-            f"column(s) {[CREDIT_FEATURES[c] for c in cols]}. Impute or drop those rows first."
-        )
-    target = frame[CREDIT_TARGET]
-    if not (is_numeric_dtype(target.dtype) or is_bool_dtype(target.dtype)) or is_complex_dtype(target.dtype):
-        numbers = pd.to_numeric(target.astype(object), errors="coerce")
-        rows = np.flatnonzero(numbers.isna().to_numpy() | target.map(lambda v: isinstance(v, str)).to_numpy())
-        shown = ", ".join(sorted({repr(target.iloc[r]) for r in rows[:50]})[:5])
-        raise ArgumentError(
-            f"{who}: the target {CREDIT_TARGET!r} must hold the numbers 0 (no default) and 1 (default); it has dtype "
-            f"{target.dtype}"
-            + (f" with values like {shown} (index {row_list(rows, labels)})" if len(rows) else "")
-            + ". Map it to 0/1 first."
-        )
-    flags = target.to_numpy(dtype=float, na_value=np.nan)
-    odd = np.flatnonzero(~np.isin(flags, (0.0, 1.0)))
-    if odd.size:
-        shown = sorted({repr(v) for v in flags[odd][:20].tolist()})
-        raise ArgumentError(
-            f"{who}: the target {CREDIT_TARGET!r} must be 0 or 1 in every row; {odd.size} row(s) are not (index "
-            f"{row_list(odd, labels)}; values {', '.join(shown)}). Drop or fix those rows."
-        )
-    if len(np.unique(flags)) < 2:
-        raise ArgumentError(
-            f"{who}: the target {CREDIT_TARGET!r} is {int(flags[0])} in every row; a classifier needs both "
-            "defaults (1) and non-defaults (0)."
-        )
-
-
 def fit_credit_model(
     frame,
     kind: str = "credit_fcn",
@@ -230,8 +96,8 @@ def fit_credit_model(
     ``cache_name`` (default: ``kind`` plus the data's fingerprint), rebuilt when the data, the
     seed or the epochs change.
     """
-    if kind not in DEMOS:
-        raise unknown_name("model kind", kind, DEMOS)
+    if kind not in NETWORK_DEMOS:
+        raise unknown_name("model kind", kind, NETWORK_DEMOS)
     seed = whole_number("seed", seed, minimum=0, meaning="of the split and the initial weights")
     epochs = whole_number("epochs", epochs, minimum=1, meaning="the most training epochs")
     rebuild, progress = true_or_false("rebuild", rebuild), true_or_false("progress", progress)
@@ -276,6 +142,7 @@ def fit_credit_model(
             "seconds": round(time.perf_counter() - started, 2),
             "train_error": error_rate(model, take(train), target[train]),
             "test_error": error_rate(model, take(test), target[test]),
+            "test_auc": roc_auc(_probability(model, take(test)), target[test]),
             "keras": keras.__version__,
         }
         return model, record
@@ -291,6 +158,8 @@ def fit_credit_model(
         "keras_major": keras_module().__version__.split(".")[0],
     }
     model, record = cached_model(cache_name or f"{kind}-{fingerprint[:12]}", recipe, build, rebuild=rebuild)
+    if "test_auc" not in record:  # an entry cached before the AUC was recorded: computed, not stored
+        record = {**record, "test_auc": roc_auc(_probability(model, take(test)), target[test])}
     artifact = ModelArtifact(
         model,
         tuple(recipes),
@@ -304,10 +173,16 @@ def fit_credit_model(
             "seed": seed,
             "test_error": record.get("test_error"),
             "train_error": record.get("train_error"),
+            "test_auc": record.get("test_auc"),
             "epochs": record.get("epochs"),
         },
     )
     return DemoModel(kind, model, frame, inputs, target, train, test, artifact, record)
+
+
+def _probability(model, inputs) -> np.ndarray:
+    """P(default) of a softmax network."""
+    return np.asarray(model.predict(inputs, batch_size=4096, verbose=0))[:, 1]
 
 
 def load_demo(
@@ -323,16 +198,34 @@ def load_demo(
 
     Parameters
     ----------
-    name : ``"credit_fcn"`` (the paper's network) or ``"credit_lstm"`` (payment-history LSTM).
+    name : ``"credit_fcn"`` (the paper's network), ``"credit_lstm"`` (payment-history LSTM),
+        ``"credit_xgb"`` (XGBoost) or ``"credit_stack"`` (XGBoost, LightGBM and the paper's
+        network combined by a small network; it loads or trains ``credit_fcn`` first).
     n, seed : size and seed of the generated data (and of the split and training).
-    epochs : maximum training epochs (early stopping on a 10 % validation share, patience 5).
+    epochs : maximum training epochs (early stopping on a 10 % validation share, patience 5) of
+        the networks (the stack's head and its network).
     rebuild : train again even when a valid cached model exists.
-    progress : show a progress bar over training epochs.
+    progress : show a progress bar over training epochs (boosting rounds for trees).
     """
     if not isinstance(name, str) or name not in DEMOS:
         raise unknown_name("demo", name, DEMOS)
     n = whole_number("n", n, minimum=MIN_ROWS, meaning="clients of generated data to train and test on")
     epochs = whole_number("epochs", epochs, minimum=1, meaning="the most training epochs")
+    if name in TREE_DEMOS:
+        from .tree_demo import fit_tree_demo
+
+        network = None
+        if name == "credit_stack":
+            network = load_demo("credit_fcn", n=n, seed=seed, epochs=epochs, rebuild=False, progress=progress)
+        return fit_tree_demo(
+            make_credit_default(n, seed=seed),
+            name,
+            seed=seed,
+            network=network,
+            rebuild=rebuild,
+            progress=progress,
+            cache_name=name,
+        )
     return fit_credit_model(
         make_credit_default(n, seed=seed),
         name,
@@ -417,8 +310,10 @@ def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict
     """The stored ``{k: test error}`` of :func:`selection_experiment` for this very model, or None
     when the experiment has not been run (or was run for other weights)."""
 
+    if demo.name != "credit_fcn":
+        return None
     path = selection_path(demo)
-    if demo.name != "credit_fcn" or not path.exists():
+    if not path.exists():
         return None
     try:
         stored = json.loads(path.read_text())
@@ -432,9 +327,9 @@ def cached_selection_errors(demo: DemoModel, recipe: dict | None = None) -> dict
 
 def demo_comparisons(demo: DemoModel, rows) -> dict:
     """The paper's other importances on the demo's rows (a decision tree and a lasso-logistic
-    model fitted to the true outcomes), for the dense network, whose reported features are the
-    raw columns; ``{method: Explanation}``."""
-    if demo.name != "credit_fcn":
+    model fitted to the true outcomes), for the models whose reported features are the raw
+    columns (the dense network, the tree model, the stack); ``{method: Explanation}``."""
+    if demo.name == "credit_lstm":
         return {}
     rows = np.asarray(rows)
     return surrogate_importances(demo.frame.iloc[rows][list(CREDIT_FEATURES)], demo.target[rows])
@@ -454,12 +349,16 @@ def demo_reasons(
     catalogue=None,
     progress=None,
 ) -> ReasonRecipe:
-    """Reasons for a demo model: IG of P(default), the chosen documented baseline built from the
-    training rows, the UCI reason catalogue, applicants denied at ``cutoff``."""
+    """Reasons for a demo model: IG of P(default) (Generalized Integrated Gradients for a tree
+    model or a stack), the chosen documented baseline built from the training rows, the UCI
+    reason catalogue, applicants denied at ``cutoff``."""
     options = demo.explainer_options()
-    explainer = IntegratedGradients(
-        demo.model, steps=steps, rule=rule, tolerance=tolerance, progress=progress, **options
-    )
+    if demo.kind == "keras":
+        explainer = IntegratedGradients(
+            demo.model, steps=steps, rule=rule, tolerance=tolerance, progress=progress, **options
+        )
+    else:
+        explainer = attributor_for(demo.artifact, steps=steps, rule=rule, tolerance=tolerance, progress=progress)
     baselines = documented_baselines(demo.rows(demo.train_rows), cutoff=cutoff, band=band, draws=draws)
     if baseline not in baselines:
         raise unknown_name("baseline", baseline, baselines)

@@ -50,6 +50,7 @@ from ..model.additive import AdditiveRiskModel, sigmoid
 from ..model.inputs import PreparedData
 from ..results import Attributions, InputLayout
 from ._base import Explainer
+from ._populations import PairSums, PopulationPairs, check_labels, population_baseline, population_meta
 from .baselines import MedianInput, PairedBaseline, ResolvedBaseline, as_baseline
 
 #: The single input of the additive model's attributions: the raw features of an applicant.
@@ -294,69 +295,35 @@ class AdditiveAttributor(Explainer):
         to ``mean f(A) - mean f(B)`` exactly. ``exact=True`` (default when ``|A| |B| <= max_pairs``)
         takes every pair; otherwise ``max_pairs`` pairs drawn uniformly (seeded), with each
         feature's standard error. One sample, ``"A - B"``."""
+        labels = check_labels(labels)
         model = self._check()
         raw_a, _ = model.recipe.raw_rows(A, f"population {labels[0]!r}")
         raw_b, _ = model.recipe.raw_rows(B, f"population {labels[1]!r}")
         Sa, Sb = model.recipe.steps_from_raw(raw_a), model.recipe.steps_from_raw(raw_b)
-        n_a, n_b = len(Sa), len(Sb)
-        exact = n_a * n_b <= max_pairs if exact is None else bool(exact)
-        if exact:
-            pairs = n_a * n_b
-        else:
-            if max_pairs < 2:
-                raise NBExplainError(f"max_pairs={max_pairs}: sampling needs at least 2 pairs for a standard error.")
-            rng = np.random.default_rng(seed)
-            sample_a, sample_b = rng.integers(0, n_a, max_pairs), rng.integers(0, n_b, max_pairs)
-            pairs = int(max_pairs)
+        pairs = PopulationPairs(len(Sa), len(Sb), max_pairs, exact, seed)
         Ua, Ub = model.feature_points(Sa), model.feature_points(Sb)
         La, Lb = model.logit_from_steps(Sa), model.logit_from_steps(Sb)
         games = self._games()
         fa, fb = self._score_steps(Sa), self._score_steps(Sb)
-        sums, squares = np.zeros(Ua.shape[1]), np.zeros(Ua.shape[1])
-        moments = np.zeros(2)  # sum over pairs of f(a) - f(b) and of its square
-        for start in self._blocks(pairs, "population pairs"):
-            p = np.arange(start, min(start + PAIRS_PER_BLOCK, pairs))
-            pa, pb = (p // n_b, p % n_b) if exact else (sample_a[p], sample_b[p])
-            values = self._pairs(games, Ua, Ub, La, Lb, pa, pb)
-            sums += values.sum(axis=0)
-            squares += np.square(values).sum(axis=0)
-            gap = fa[pa] - fb[pb]
-            moments += gap.sum(), np.square(gap).sum()
-        mean = sums / pairs
-        standard_error = None
-        difference_se = 0.0
-        if not exact:
-            standard_error = np.sqrt(np.maximum(squares / pairs - np.square(mean), 0.0) / (pairs - 1))[None]
-            difference_se = math.sqrt(max(moments[1] / pairs - (moments[0] / pairs) ** 2, 0.0) / (pairs - 1))
+        sums = PairSums({"x": (Ua.shape[1],)})
+        for start in self._blocks(pairs.count, "population pairs"):
+            pa, pb = pairs.locate(np.arange(start, min(start + PAIRS_PER_BLOCK, pairs.count)))
+            sums.add({"x": self._pairs(games, Ua, Ub, La, Lb, pa, pb)}, fa[pa] - fb[pb])
+        mean = sums.mean(pairs)["x"][0]
         error = np.abs(np.array([mean.sum() - (fa.mean() - fb.mean())]))
-        description = {
-            "kind": "population",
-            "statement": f"Every member of {labels[0]!r} against every member of {labels[1]!r}"
-            + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
-            "points": n_b,
-            "baseline_score": float(fb.mean()),
-        }
-        result = self._result(
+        standard_error = sums.standard_error(pairs)
+        return self._result(
             mean[None],
             raw_a.mean(axis=0, keepdims=True),
             np.array([fa.mean()]),
             np.array([fb.mean()]),
             error,
-            description,
-            n_b,
+            population_baseline(labels, pairs, fb.mean()),
+            pairs.n_b,
             (f"{labels[0]} - {labels[1]}",),
-            standard_error=standard_error,
-            view="population difference",
-            populations=list(labels),
-            sizes=[n_a, n_b],
-            exact=exact,
-            pairs=pairs,
-            seed=None if exact else seed,
-            quadrature_error=0.0,
-            max_pair_error=0.0,
-            sampling_standard_error=float(difference_se),
+            standard_error=None if standard_error is None else standard_error["x"],
+            **population_meta(labels, pairs, sums, mean.sum(), max_pair_error=0.0),
         )
-        return result
 
     # ------------------------------------------------------------ internals
     def _blocks(self, total: int, description: str, step: int = PAIRS_PER_BLOCK):

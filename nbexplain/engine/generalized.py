@@ -67,6 +67,7 @@ from ..results import Attributions
 from ..results.layout import InputLayout
 from ._base import Explainer
 from ._plan import GradientPlan, plan_gradients
+from ._populations import PairSums, PopulationPairs, check_labels, population_baseline, population_meta
 from ._quadrature import RULES, quadrature
 from .baselines import BaselineContext, PairedBaseline, ResolvedBaseline, as_baseline
 from .integrated import path_integral
@@ -216,53 +217,32 @@ class GeneralizedIntegratedGradients(Explainer):
         ``|A| |B| <= max_pairs``) runs every pair; otherwise ``max_pairs`` pairs are drawn uniformly
         (seeded) and each feature's mean comes with its standard error. One sample, ``"A - B"``.
         """
+        labels = check_labels(labels)
         runtime = self._runtime()
         rows_a, _ = runtime.stack.prepare(A, f"population {labels[0]!r}")
         rows_b, _ = runtime.stack.prepare(B, f"population {labels[1]!r}")
-        n_a, n_b = len(rows_a), len(rows_b)
-        exact = n_a * n_b <= max_pairs if exact is None else bool(exact)
-        if exact:
-            first, second = np.repeat(np.arange(n_a), n_b), np.tile(np.arange(n_b), n_a)
-        else:
-            if max_pairs < 2:
-                raise NBExplainError(f"max_pairs={max_pairs}: sampling needs at least 2 pairs for a standard error.")
-            rng = np.random.default_rng(seed)
-            first, second = rng.integers(0, n_a, max_pairs), rng.integers(0, n_b, max_pairs)
+        pairs = PopulationPairs(len(rows_a), len(rows_b), max_pairs, exact, seed)
         fa, fb = runtime.scores(rows_a), runtime.scores(rows_b, what=f"population {labels[1]!r}")
-        pairs = len(first)
-        sums, squares = np.zeros(runtime.stack.n_features), np.zeros(runtime.stack.n_features)
+        sums = PairSums({"x": (runtime.stack.n_features,)})
         record = _Record(1)
-        for chunk in self._chunks(runtime, pairs, "population pairs"):
-            i, j = first[chunk], second[chunk]
+        for chunk in self._chunks(runtime, pairs.count, "population pairs"):
+            i, j = pairs.locate(np.arange(chunk.start, chunk.stop))
             values, _, _ = self._paths(runtime, rows_a[i], rows_b[j], record.at(np.zeros(len(i), int)))
-            sums += values.sum(axis=0)
-            squares += np.square(values).sum(axis=0)
-        mean = sums / pairs
-        standard_error = None
-        if not exact:
-            standard_error = np.sqrt(np.maximum(squares / pairs - np.square(mean), 0.0) / (pairs - 1))[None]
-        differences = fa[first] - fb[second]
-        score_gap = fa.mean() - fb.mean()
-        error = np.array([abs(mean.sum() - score_gap)])
-        description = {
-            "kind": "population",
-            "statement": f"Every member of {labels[0]!r} against every member of {labels[1]!r}"
-            + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
-            "points": n_b,
-            "baseline_score": float(fb.mean()),
-        }
-        meta = self._meta(runtime, description, error, record, draws=n_b, n=1)
+            sums.add({"x": values}, fa[i] - fb[j])
+        mean = sums.mean(pairs)["x"][0]
+        error = np.array([abs(mean.sum() - (fa.mean() - fb.mean()))])
+        description = population_baseline(labels, pairs, fb.mean())
+        meta = self._meta(runtime, description, error, record, draws=pairs.n_b, n=1)
         meta.update(
-            view="population difference",
-            populations=list(labels),
-            sizes=[n_a, n_b],
-            exact=exact,
-            pairs=pairs,
-            seed=None if exact else seed,
-            quadrature_error=float(abs(mean.sum() - differences.mean())),
-            sampling_standard_error=0.0 if exact else float(differences.std(ddof=1) / np.sqrt(pairs)),
-            formula="D_j = 1/|P| sum_{(a,b) in P} A_j(a; b);  sum_j D_j = mean F(A) - mean F(B) over all pairs",
+            population_meta(
+                labels,
+                pairs,
+                sums,
+                mean.sum(),
+                formula="D_j = 1/|P| sum_{(a,b) in P} A_j(a; b);  sum_j D_j = mean F(A) - mean F(B) over all pairs",
+            )
         )
+        standard_error = sums.standard_error(pairs)
         return self._result(
             runtime,
             mean[None],
@@ -273,7 +253,7 @@ class GeneralizedIntegratedGradients(Explainer):
             np.array([record.steps.max()]),
             meta,
             (f"{labels[0]} - {labels[1]}",),
-            standard_error,
+            None if standard_error is None else standard_error["x"],
         )
 
     # ------------------------------------------------------------------ checks
@@ -639,9 +619,12 @@ class GeneralizedIntegratedGradients(Explainer):
     ) -> Attributions:
         stack = runtime.stack
         layout = (InputLayout(INPUT, "tabular", (stack.n_features,), stack.feature_names),)
-        if meta["max_completeness_error"] > max(self.tolerance, 1e-6) and stack.network is not None:
+        # a population of sampled pairs is measured by its quadrature error: the gap between the
+        # sampled pairs' mean and the populations' mean score difference is sampling, not quadrature
+        error_of_paths = meta.get("quadrature_error", meta["max_completeness_error"])
+        if error_of_paths > max(self.tolerance, 1e-6) and stack.network is not None:
             warnings.warn(
-                f"Largest completeness error {meta['max_completeness_error']:.3g} is above the tolerance "
+                f"Largest completeness error {error_of_paths:.3g} is above the tolerance "
                 f"{self.tolerance:g}: raise max_steps, or the tolerance (a float32 network cannot go much below "
                 "1e-7 times its score).",
                 stacklevel=3,

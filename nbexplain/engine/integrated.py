@@ -9,9 +9,7 @@ For a sample ``x``, a baseline ``b`` and the explained score ``f``::
 
 and completeness says ``sum_e A_e = f(x) - f(b)``: the error of a result is
 ``|sum_e A_e - (f(x) - f(b))|``, reported for every sample. The quadrature nodes ``a_k`` and
-weights ``w_k`` (summing to 1) come from :mod:`._quadrature`. With ``steps="auto"`` every pair
-starts at ``min_steps`` and doubles until its error is below ``tolerance`` or ``max_steps`` is
-reached; the steps each sample needed and the error it reached are in the result.
+weights ``w_k`` (summing to 1) come from :mod:`._quadrature`.
 
 Every (sample, baseline) pair contributes one path of ``steps`` points. The path points are
 built and the weighted gradients summed inside one traced function around the one tape
@@ -20,6 +18,17 @@ number per input element and pair leaves TensorFlow. Against a set of baselines 
 attributions are averaged per sample (expected gradients); between two populations they are
 averaged over pairs, all of them streamed in chunks (exact) or a uniform sample of them (with a
 standard error).
+
+With ``steps="auto"`` the number of points is chosen per pair: every pair is integrated with
+``min_steps`` points, then only the pairs whose own completeness error
+``|sum_e A_e(x; b) - (f(x) - f(b))|`` is above ``tolerance`` go on with twice as many, and so on
+up to ``max_steps`` (the error is computed exactly, pair by pair, never estimated). The pairs of a
+count are batched across samples, ``rows // steps`` pairs per call of the gradient primitive. The
+result's ``steps`` is the most any pair of a sample took; ``meta["pair_steps"]`` counts the pairs
+that stopped at each count, ``meta["max_pair_completeness_error"]`` is the largest error of a
+single pair, ``meta["pairs_above_tolerance"]`` the pairs that stopped at ``max_steps`` above the
+tolerance (a warning names their samples) and ``meta["gradient_evaluations"]`` the path points
+evaluated.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from ..results import Attributions
 from ._base import GradientExplainer, warn_all
 from ._gradients import GradientFunction
 from ._plan import GradientPlan
+from ._populations import PairSums, PopulationPairs, check_labels, population_baseline, population_meta
 from ._quadrature import RULES, quadrature
 from .baselines import BaselineContext, PairedBaseline, ResolvedBaseline, as_baseline
 
@@ -97,8 +107,10 @@ class IntegratedGradients(GradientExplainer):
     Parameters
     ----------
     steps : int or "auto"
-        Quadrature points per path; ``"auto"``: from ``min_steps``, doubled per pair until the
-        completeness error is at most ``tolerance`` (or ``max_steps``).
+        Quadrature points per path; ``"auto"``: from ``min_steps``, doubled per (sample,
+        baseline) pair until that pair's completeness error is at most ``tolerance`` (or
+        ``max_steps``); the result's meta records the steps the pairs stopped at
+        (``pair_steps``) and the largest error of one pair (``max_pair_completeness_error``).
     rule : str
         ``"gausslegendre"`` (default), ``"riemann_left"``, ``"riemann_right"``,
         ``"riemann_middle"`` or ``"riemann_trapezoid"``.
@@ -183,15 +195,15 @@ class IntegratedGradients(GradientExplainer):
 
         def consume(px, pb, attributions, used, _errors):
             for name in plan.names:
-                np.add.at(sums[name], px, attributions[name])
-            np.maximum.at(steps, px, used)
+                _by_row(np.add, sums[name], px, attributions[name])
+            _by_row(np.maximum, steps, px, used)
 
-        self._integrate(plan, xs, bs, fx, fb, pairs, locate, consume, "integrated gradients")
+        record = self._integrate(plan, xs, bs, fx, fb, pairs, locate, consume, "integrated gradients")
         draws = 1 if resolved.per_sample else k
         values = {name: total / draws for name, total in sums.items()}
         baseline_score = fb if resolved.per_sample else np.full(n, fb.mean())
         error = np.abs(_totals(values) - (fx - baseline_score))
-        meta = self._meta(plan, resolved.description, error, draws=draws)
+        meta = self._meta(plan, resolved.description, error, draws, record, plan.prepared.sample_labels)
         warn_all(meta)
         return Attributions(
             values=values,
@@ -220,90 +232,45 @@ class IntegratedGradients(GradientExplainer):
         every pair in chunks; otherwise ``max_pairs`` pairs are drawn uniformly (seeded) and each
         feature's mean comes with its standard error. The result has one sample, ``"A - B"``.
         """
-        if isinstance(labels, str | bytes) or not isinstance(labels, tuple | list) or len(labels) != 2:
-            raise NBExplainError(
-                f"labels must be a pair of population names, e.g. ('denied', 'approved'); got {labels!r}."
-            )
-        if not (_whole(max_pairs) and max_pairs >= 1):
-            raise NBExplainError(f"max_pairs must be a positive whole number of (a, b) pairs; got {max_pairs!r}.")
-        if exact is not None and not isinstance(exact, bool | np.bool_):
-            raise NBExplainError(f"exact must be True, False or None (exact when |A| |B| <= max_pairs); got {exact!r}.")
-        if not (_whole(seed) and seed >= 0):
-            raise NBExplainError(f"seed must be a whole number >= 0 (of the sampled pairs); got {seed!r}.")
+        labels = check_labels(labels)
         plan = self._plan(A)
         second = plan.prepare(B, f"population {labels[1]!r}")
         xs, bs = plan.prepared.arrays, second.arrays
-        n_a, n_b = plan.prepared.n_samples, second.n_samples
-        total_pairs = n_a * n_b
-        exact = total_pairs <= max_pairs if exact is None else bool(exact)
-        if exact:
-            pairs, locate = total_pairs, (lambda p: (p // n_b, p % n_b))
-        else:
-            if max_pairs < 2:
-                raise NBExplainError(f"max_pairs={max_pairs}: sampling needs at least 2 pairs for a standard error.")
-            rng = np.random.default_rng(seed)
-            sample_a, sample_b = rng.integers(0, n_a, max_pairs), rng.integers(0, n_b, max_pairs)
-            pairs, locate = int(max_pairs), (lambda p: (sample_a[p], sample_b[p]))
+        pairs = PopulationPairs(plan.prepared.n_samples, second.n_samples, max_pairs, exact, seed)
         fx, fb = self._scores(plan, xs, bs)
-        shapes = {name: xs[name].shape[1:] for name in plan.names}
-        sums = {name: np.zeros(shapes[name]) for name in plan.names}
-        squares = {name: np.zeros(shapes[name]) for name in plan.names}
-        moments = np.zeros(3)  # sum over pairs of f(a) - f(b), its square, and the largest pair steps
-        pair_errors = []
+        sums = PairSums({name: xs[name].shape[1:] for name in plan.names})
+        most_steps = [0]
 
         def consume(px, pb, attributions, used, errors):
-            for name in plan.names:
-                sums[name] += attributions[name].sum(axis=0)
-                squares[name] += np.square(attributions[name]).sum(axis=0)
-            difference = fx[px] - fb[pb]
-            moments[:2] += difference.sum(), np.square(difference).sum()
-            moments[2] = max(moments[2], used.max())
-            pair_errors.append(errors.max())
+            sums.add({name: attributions[name] for name in plan.names}, fx[px] - fb[pb])
+            most_steps[0] = max(most_steps[0], int(used.max()))
 
-        self._integrate(plan, xs, bs, fx, fb, pairs, locate, consume, "population pairs")
-        mean = {name: (sums[name] / pairs)[None] for name in plan.names}
-        standard_error = None
-        if not exact:
-            standard_error = {
-                name: np.sqrt(np.maximum(squares[name] / pairs - np.square(mean[name][0]), 0.0) / (pairs - 1))[None]
-                for name in plan.names
-            }
-        pair_difference = moments[0] / pairs
-        difference_se = np.sqrt(max(moments[1] / pairs - pair_difference**2, 0.0) / (pairs - 1)) if not exact else 0.0
-        score_gap = fx.mean() - fb.mean()
-        error = np.abs(_totals(mean) - score_gap)
-        description = {
-            "kind": "population",
-            "statement": f"Every member of {labels[0]!r} against every member "
-            f"of {labels[1]!r}" + ("" if exact else f" ({pairs:,} pairs drawn uniformly)"),
-            "points": n_b,
-            "baseline_score": float(fb.mean()),
-        }
-        meta = self._meta(plan, description, error, draws=n_b)
+        record = self._integrate(plan, xs, bs, fx, fb, pairs.count, pairs.locate, consume, "population pairs")
+        mean = sums.mean(pairs)
+        error = np.abs(_totals(mean) - (fx.mean() - fb.mean()))
+        description = population_baseline(labels, pairs, fb.mean())
+        meta = self._meta(plan, description, error, pairs.n_b, record, (f"{labels[0]} - {labels[1]}",))
         meta.update(
-            view="population difference",
-            populations=list(labels),
-            sizes=[n_a, n_b],
-            exact=exact,
-            pairs=pairs,
-            seed=None if exact else seed,
-            quadrature_error=float(abs(_totals(mean)[0] - pair_difference)),
-            max_pair_error=float(max(pair_errors)),
-            sampling_standard_error=float(difference_se),
-            formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs",
+            population_meta(
+                labels,
+                pairs,
+                sums,
+                _totals(mean)[0],
+                max_pair_error=record.max_error,
+                formula="D_e = 1/|P| sum_{(a,b) in P} A_e(a; b);  sum_e D_e = mean f(A) - mean f(B) over all pairs",
+            )
         )
-        data = {name: xs[name].mean(axis=0, keepdims=True) for name in plan.names}
         return Attributions(
             values=mean,
-            data=data,
+            data={name: xs[name].mean(axis=0, keepdims=True) for name in plan.names},
             score=np.array([fx.mean()]),
             baseline_score=np.array([fb.mean()]),
             completeness_error=error,
-            steps=np.array([int(moments[2])]),
+            steps=np.array([most_steps[0]]),
             layout=self.layout(plan),
             meta=meta,
             sample_labels=(f"{labels[0]} - {labels[1]}",),
-            standard_error=standard_error,
+            standard_error=sums.standard_error(pairs),
         )
 
     def resolve_baseline(self, baseline, X) -> ResolvedBaseline:
@@ -342,57 +309,56 @@ class IntegratedGradients(GradientExplainer):
         scores = plan.scores(joined, self.batch_size, what="the explained rows and their baselines")
         return np.split(scores, np.cumsum([len(next(iter(block.values()))) for block in blocks])[:-1])
 
-    def _integrate(self, plan, xs, bs, fx, fb, pairs, locate, consume, description):
+    def _integrate(self, plan, xs, bs, fx, fb, pairs, locate, consume, description) -> _PairRecord:
         """Integrate every pair ``p`` (sample ``locate(p)[0]`` against baseline ``locate(p)[1]``),
-        block by block; ``consume(px, pb, attributions, steps, errors)`` reduces each block."""
+        block by block; ``consume(px, pb, attributions, steps, errors)`` reduces each block.
+        Returns what the pairs reached (steps, errors, gradient evaluations)."""
         from tqdm.auto import tqdm
 
-        adaptive = self.steps == "auto"
-        first = self.min_steps if adaptive else int(self.steps)
+        counts = _doubling(self.min_steps, self.max_steps) if self.steps == "auto" else (int(self.steps),)
         rows = plan.rows_per_chunk(self.batch_size)
-        block = max(1, rows // first)
-        show = self.progress if self.progress is not None else pairs * first > 64 * rows
+        paths = _PairPaths(plan, xs, bs)
+        block = _equal_blocks(pairs, max(rows // counts[0], PAIR_STATE_ELEMENTS // paths.width))
+        record = _PairRecord(self.tolerance)
+        show = self.progress if self.progress is not None else pairs * counts[0] > 64 * rows
         with tqdm(total=pairs, desc=description, unit="pair", disable=not show, leave=False) as bar:
             for start in range(0, pairs, block):
                 px, pb = locate(np.arange(start, min(start + block, pairs)))
                 px, pb = np.asarray(px), np.asarray(pb)
-                target = fx[px] - fb[pb]
-                result = {name: np.empty((len(px), *xs[name].shape[1:])) for name in plan.names}
-                used, errors = np.zeros(len(px), dtype=int), np.zeros(len(px))
-                todo, steps = np.arange(len(px)), first
-                while todo.size:
-                    attributions = self._path_integral(plan, xs, bs, px[todo], pb[todo], steps, rows)
-                    error = np.abs(_totals(attributions) - target[todo])
-                    done = (
-                        (error <= self.tolerance) | (steps >= self.max_steps) if adaptive else np.ones(todo.size, bool)
-                    )
-                    for name in plan.names:
-                        result[name][todo[done]] = attributions[name][done]
-                    used[todo[done]], errors[todo[done]] = steps, error[done]
-                    todo, steps = todo[~done], min(steps * 2, self.max_steps)
-                consume(px, pb, result, used, errors)
+                values, used, errors = self._refine(paths, px, pb, fx[px] - fb[pb], counts, rows)
+                consume(px, pb, paths.by_input(values), used, errors)
+                record.add(px, used, errors)
                 bar.update(len(px))
+        record.gradient_evaluations = paths.evaluations
+        return record
 
-    def _path_integral(self, plan, xs, bs, px, pb, steps, rows) -> dict:
-        """``(x - b) * sum_k w_k grad f(b + a_k (x - b))`` for pairs (px, pb), ``{input: (P, *shape)}``,
-        ``rows // steps`` pairs (``rows`` path points) per call of the gradient primitive, which
-        builds the paths and sums the quadrature in the model's dtype; the factor ``x - b`` is
-        exact (float64)."""
-        nodes, weights = quadrature(self.rule, steps)
-        out = {name: np.empty((len(px), *xs[name].shape[1:])) for name in plan.names}
-        per_call = max(1, rows // steps)
-        for start in range(0, len(px), per_call):
-            i, j = px[start : start + per_call], pb[start : start + per_call]
-            x = {name: xs[name][i] for name in plan.names}  # (p, *shape), in the model's dtype
-            b = {name: bs[name][j] for name in plan.names}
-            integrals = path_integral(plan.function, x, b, nodes, weights)  # {input: (p, elements)}
-            _check_path(integrals, i, plan.prepared.sample_labels)
-            for name in plan.names:
-                delta = x[name].astype(np.float64) - b[name]  # exact: the attributions' factor
-                out[name][start : start + len(i)] = integrals[name].reshape(delta.shape) * delta
-        return out
+    def _refine(self, paths: _PairPaths, px, pb, target, counts: tuple, rows: int) -> tuple:
+        """The pairs ``(px, pb)`` at ``counts[0]`` points, then the pairs whose completeness error
+        ``|sum_e A_e - (f(x) - f(b))|`` is above ``tolerance`` (and only those) at each next count,
+        the last count for all that remain. ``rows // steps`` pairs per call of the gradient
+        primitive, from however many samples. Returns the attributions ``(P, elements)``
+        (float64), and the steps and the error of every pair."""
+        values = np.empty((len(px), paths.width))
+        used, errors = np.zeros(len(px), dtype=int), np.zeros(len(px))
+        todo = np.arange(len(px))
+        for level, steps in enumerate(counts):
+            nodes, weights = quadrature(self.rule, steps)
+            per_call = max(1, rows // steps)
+            unfinished = []
+            for start in range(0, len(todo), per_call):
+                pairs = todo[start : start + per_call]
+                attributions = paths.attributions(px[pairs], pb[pairs], nodes, weights)
+                error = np.abs(attributions.sum(axis=1) - target[pairs])
+                done = error <= self.tolerance if level < len(counts) - 1 else np.ones(len(pairs), bool)
+                finished = pairs[done]
+                values[finished], used[finished], errors[finished] = attributions[done], steps, error[done]
+                unfinished.append(pairs[~done])
+            todo = np.concatenate(unfinished)
+            if not todo.size:
+                break
+        return values, used, errors
 
-    def _meta(self, plan, baseline, error, draws) -> dict:
+    def _meta(self, plan, baseline, error, draws, record: _PairRecord, labels: tuple | None) -> dict:
         meta = self.meta(
             plan,
             formula=FORMULA,
@@ -404,19 +370,26 @@ class IntegratedGradients(GradientExplainer):
             max_completeness_error=float(error.max()),
             baseline=dict(baseline),
             baselines_per_sample=int(draws),
-            warnings=[w for w in [self._completeness_warning(error)] if w],
+            pair_steps=record.steps_counts(),
+            max_pair_completeness_error=record.max_error,
+            pairs_above_tolerance=record.missed,
+            gradient_evaluations=record.gradient_evaluations,
+            warnings=[],
         )
+        meta["warnings"] = [
+            w for w in (self._completeness_warning(error, labels), self._pair_warning(record, draws, plan)) if w
+        ]
         return meta
 
-    def _completeness_warning(self, error: np.ndarray) -> str | None:
+    def _completeness_warning(self, error: np.ndarray, labels: tuple | None) -> str | None:
         """What to tell the user when some samples' completeness error exceeds the tolerance."""
-        missed = int(np.sum(error > self.tolerance))
-        if not missed:
+        missed = np.flatnonzero(error > self.tolerance)
+        if not missed.size:
             return None
         if self.steps == "auto":
             advice = (
-                f"within max_steps={self.max_steps}; raise max_steps or the tolerance. A float32 model cannot "
-                "go much below about 1e-7 times its score"
+                f"they did not reach completeness error {self.tolerance:g} within max_steps={self.max_steps}; "
+                "raise max_steps or the tolerance. A float32 model cannot go much below about 1e-7 times its score"
             )
         else:
             advice = (
@@ -425,18 +398,99 @@ class IntegratedGradients(GradientExplainer):
                 "match the model's preprocessing"
             )
         return (
-            f"{missed} of {error.size} samples have a completeness error above {self.tolerance:g} (largest "
-            f"{error.max():.3g}) {advice}."
+            f"{missed.size} of {error.size} samples have a completeness error above {self.tolerance:g} (largest "
+            f"{error.max():.3g}; rows {row_list(missed, labels)}): {advice}."
+        )
+
+    def _pair_warning(self, record: _PairRecord, draws: int, plan) -> str | None:
+        """With several baselines per sample, the (sample, baseline) pairs that stopped at
+        ``max_steps`` above the tolerance, by sample (their average may still meet it)."""
+        if self.steps != "auto" or draws < 2 or not record.missed:
+            return None
+        return (
+            f"{record.missed:,} of {record.pairs:,} (sample, baseline) pairs stopped at max_steps={self.max_steps} "
+            f"with a completeness error above {self.tolerance:g} (largest {record.max_error:.3g}), at samples "
+            f"{row_list(record.missed_samples(), plan.prepared.sample_labels)}: raise max_steps or the tolerance "
+            "(a float32 model cannot go much below about 1e-7 times its score)."
         )
 
 
-def _check_path(integrals: dict, rows: np.ndarray, labels: tuple) -> None:
+#: Numbers (float64 attributions of the pairs of one block) held at once.
+PAIR_STATE_ELEMENTS = 2**23
+
+
+class _PairPaths:
+    """The straight paths of (sample ``i``, baseline ``j``) pairs, flat over the inputs' elements:
+    attributions ``(x_i - b_j) * sum_k w_k grad f(b_j + a_k (x_i - b_j))`` through the one gradient
+    primitive (:func:`path_integral`), and the gradient evaluations they took."""
+
+    def __init__(self, plan: GradientPlan, xs: dict, bs: dict):
+        self.plan, self.xs, self.bs = plan, xs, bs
+        self.names = plan.names
+        self.shapes = {name: xs[name].shape[1:] for name in self.names}
+        self.sizes = [int(np.prod(self.shapes[name])) for name in self.names]
+        self.width = sum(self.sizes)
+        self.evaluations = 0
+
+    def attributions(self, i: np.ndarray, j: np.ndarray, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``(P, elements)`` float64, one call of the gradient primitive: the quadrature in the
+        model's dtype, the factor ``x - b`` exact (float64). NaN or inf on a path is an error
+        naming its samples."""
+        x = {name: self.xs[name][i] for name in self.names}
+        b = {name: self.bs[name][j] for name in self.names}
+        integral = self._flat(path_integral(self.plan.function, x, b, nodes, weights))
+        self.evaluations += len(i) * len(nodes)
+        _check_path(integral, i, self.plan.prepared.sample_labels)
+        x_flat, b_flat = self._flat(x), self._flat(b)
+        return integral * (x_flat.astype(np.float64) - b_flat)
+
+    def _flat(self, arrays: dict) -> np.ndarray:
+        if len(self.names) == 1:
+            return arrays[self.names[0]].reshape(len(arrays[self.names[0]]), -1)
+        return np.concatenate([arrays[name].reshape(len(arrays[name]), -1) for name in self.names], axis=1)
+
+    def by_input(self, flat: np.ndarray) -> dict:
+        """``{input: (P, *shape)}`` from ``(P, elements)``."""
+        parts = np.split(flat, np.cumsum(self.sizes)[:-1], axis=1)
+        return {name: part.reshape(len(flat), *self.shapes[name]) for name, part in zip(self.names, parts)}
+
+
+class _PairRecord:
+    """What the (sample, baseline) pairs of a run reached: steps, largest completeness error, the
+    samples of the pairs above the tolerance, and the gradient evaluations spent."""
+
+    def __init__(self, tolerance: float):
+        self.tolerance = tolerance
+        self.pairs = 0
+        self.missed = 0
+        self.max_error = 0.0
+        self.gradient_evaluations = 0
+        self._steps: dict = {}
+        self._missed_samples: list = []
+
+    def add(self, samples: np.ndarray, steps: np.ndarray, errors: np.ndarray) -> None:
+        self.pairs += len(steps)
+        for value, count in zip(*np.unique(steps, return_counts=True)):
+            self._steps[int(value)] = self._steps.get(int(value), 0) + int(count)
+        above = errors > self.tolerance
+        self.missed += int(above.sum())
+        self.max_error = max(self.max_error, float(errors.max(initial=0.0)))
+        if above.any():
+            self._missed_samples.append(np.unique(samples[above]))
+
+    def steps_counts(self) -> dict:
+        """``{"8": pairs that stopped at 8 points, ...}`` in order of steps (JSON keys)."""
+        return {str(steps): count for steps, count in sorted(self._steps.items())}
+
+    def missed_samples(self) -> np.ndarray:
+        return np.unique(np.concatenate(self._missed_samples)) if self._missed_samples else np.zeros(0, int)
+
+
+def _check_path(integral: np.ndarray, rows: np.ndarray, labels: tuple) -> None:
     """A NaN or inf gradient somewhere on the path from the baseline to a sample (the path leaves
     the model's float range, or passes a point where the model is not differentiable) is an error:
     the attribution would be NaN or inf, silently."""
-    bad = np.zeros(len(rows), dtype=bool)
-    for values in integrals.values():
-        bad |= ~np.isfinite(values.reshape(len(rows), -1)).all(axis=1)
+    bad = ~np.isfinite(integral.reshape(len(rows), -1)).all(axis=1)
     if bad.any():
         samples = sorted(set(np.asarray(rows)[bad].tolist()))
         raise NonFiniteScoreError(
@@ -445,6 +499,30 @@ def _check_path(integrals: dict, rows: np.ndarray, labels: tuple) -> None:
             "differences beyond about 3.4e38 for float32) or the model is not differentiable on the way (a square "
             "root or a log at 0). Rescale the inputs, choose a baseline nearer the samples, or use Sensitivity."
         )
+
+
+def _by_row(ufunc: np.ufunc, total: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``total[rows[p]] = ufunc(total[rows[p]], values[p])`` for every ``p``: runs of equal rows
+    reduced at once when the rows are in order, else unbuffered (``ufunc.at``)."""
+    if rows.size and np.all(rows[1:] >= rows[:-1]):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        total[rows[starts]] = ufunc(total[rows[starts]], ufunc.reduceat(values, starts, axis=0))
+    else:
+        ufunc.at(total, rows, values)
+
+
+def _doubling(first: int, last: int) -> tuple[int, ...]:
+    """``first, 2 first, 4 first, ...`` up to ``last`` (the last count is ``last``)."""
+    counts = [int(first)]
+    while counts[-1] < last:
+        counts.append(min(2 * counts[-1], int(last)))
+    return tuple(counts)
+
+
+def _equal_blocks(total: int, most: int) -> int:
+    """The size of the fewest equal blocks of at most ``most`` that hold ``total`` items."""
+    blocks = max(1, -(-total // max(1, most)))
+    return max(1, -(-total // blocks))
 
 
 def _whole(value: Any) -> bool:

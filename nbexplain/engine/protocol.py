@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..model.artifact import ModelArtifact
 from ..results import Attributions, PerSampleResult
 from ._base import Parameters
 from .baselines import AverageInput
@@ -88,7 +89,7 @@ class ModelExplainers:
     def for_keras(cls, model: Any, **options: Any) -> ModelExplainers:
         """Sensitivities for the rows and Integrated Gradients for reasons and populations, both
         of the score chosen by ``options`` (``target=``, ``labels=``, ``feature_names=`` ...)."""
-        return cls(Sensitivity(model, **options), IntegratedGradients(model, tolerance=1e-6, **options))
+        return cls(Sensitivity(model, **options), IntegratedGradients(model, **{"tolerance": 1e-6, **options}))
 
     @classmethod
     def for_additive(cls, model: Any, *, baseline: Any = None, logit: bool = False) -> ModelExplainers:
@@ -104,6 +105,16 @@ class ModelExplainers:
         )
 
     @classmethod
+    def for_artifact(cls, artifact: ModelArtifact, **options: Any) -> ModelExplainers:
+        """The explainers of a saved model (:class:`~nbexplain.model.artifact.ModelArtifact`):
+        :meth:`for_keras` for a network, :meth:`for_trees` for a tree model or a stack, with the
+        options the artifact records (``options`` add to them)."""
+        recorded = {**artifact.explainer_options(), **options}
+        if artifact.kind == "keras":
+            return cls.for_keras(artifact.model, **recorded)
+        return cls.for_trees(artifact.model, **recorded)
+
+    @classmethod
     def for_trees(cls, model: Any, baseline: Any = None, **options: Any) -> ModelExplainers:
         """Generalized Integrated Gradients for a tree model or a stack (``options``: ``target=``,
         ``output=``, ``steps=`` ... of :class:`~nbexplain.engine.GeneralizedIntegratedGradients`),
@@ -113,6 +124,18 @@ class ModelExplainers:
 
         attributor = GeneralizedIntegratedGradients(model, **options)
         return cls(FixedBaselineRows(attributor, baseline), attributor)
+
+
+def attributor_for(artifact: ModelArtifact, **options: Any) -> Any:
+    """The attributor of reasons and populations for a saved model: Integrated Gradients for a
+    network, Generalized Integrated Gradients for a tree model or a stack (``options``: ``steps``,
+    ``rule``, ``tolerance`` ... shared by both)."""
+    recorded = {**artifact.explainer_options(), **options}
+    if artifact.kind == "keras":
+        return IntegratedGradients(artifact.model, **recorded)
+    from .generalized import GeneralizedIntegratedGradients
+
+    return GeneralizedIntegratedGradients(artifact.model, **recorded)
 
 
 class FixedBaselineRows(Parameters):
@@ -137,6 +160,13 @@ class FixedBaselineRows(Parameters):
 
     def score(self, X: Any) -> np.ndarray:
         return self.attributor.score(X)
+
+    @property
+    def resolved_baseline(self) -> Any:
+        """The baseline every row is explained against, once resolved (None before the first
+        :meth:`explain`): what an explanation bundle records, so that a what-if edit answered
+        later is explained against the same point."""
+        return self._resolved
 
     def with_params(self, **changes: Any) -> FixedBaselineRows:
         """The same rows with the attributor's parameters changed (e.g. ``progress=False``)."""

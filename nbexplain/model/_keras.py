@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,11 @@ def check_model(model):
             f"Expected a Keras 3 model (keras.Model), got {kind}. Tree ensembles and other "
             "non-differentiable models are not explained by gradients; wrap a Keras model."
         )
+
+
+def is_keras_model(obj: Any) -> bool:
+    """A Keras model, recognised without importing Keras (for models that have none)."""
+    return any(klass.__module__.startswith("keras") and klass.__name__ == "Model" for klass in type(obj).__mro__)
 
 
 def load_keras_model(path, unsafe: bool = False):

@@ -152,7 +152,7 @@ class Stack:
         )
         self.blocks = np.cumsum([0] + [e.n_outputs for e in self.ensembles])
         self.target = target
-        self.head = NetworkHead(head) if _is_keras(head) else head
+        self.head = NetworkHead(head) if _keras.is_keras_model(head) else head
         self._check_head()
 
     # ------------------------------------------------------------------ head
@@ -167,7 +167,7 @@ class Stack:
                 raise unknown_name("blend link", head.link, LINKS)
             if not 0.0 <= float(head.weight) <= 1.0:
                 raise NBExplainError(f"A blend weight is in [0, 1]; got {head.weight!r}.")
-            if not _is_keras(head.network):
+            if not _keras.is_keras_model(head.network):
                 raise NBExplainError("Blend(network=...) takes a Keras model on the stack's features.")
             self.target_columns = self._target_columns(head.link == "softmax")
         elif isinstance(head, NetworkHead):
@@ -350,6 +350,54 @@ class Stack:
             digest.update(repr(head if isinstance(head, str) else getattr(head, "__qualname__", type(head))).encode())
         return digest.hexdigest()[:16]
 
+    # ------------------------------------------------------------------ saving
+    def to_record(self) -> dict:
+        """The stack as JSON-able data, its network (if any) apart: :meth:`from_record` rebuilds
+        it from this and the network. A head that is a Python function cannot be saved."""
+        head = self.head
+        if isinstance(head, Blend):
+            saved: Any = {"blend": {"weight": float(head.weight), "link": head.link, "target": head.network_target}}
+        elif isinstance(head, NetworkHead):
+            saved = {"network": {"target": head.target}}
+        elif isinstance(head, _ScaledSigmoid):
+            saved = {"scaled sigmoid": head.scale}
+        elif isinstance(head, str):
+            saved = head
+        else:
+            raise NBExplainError(
+                f"The stack's head {self.describe()['head']!r} is a Python function, which cannot be saved; use "
+                "'sum', 'sigmoid', 'softmax', Blend(network, weight) or a Keras network head."
+            )
+        return {
+            "trees": [e.to_record() for e in self.ensembles],
+            "head": saved,
+            "weights": self.weights.tolist(),
+            "target": self.target,
+            "feature_names": list(self.feature_names),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict, network: Any = None) -> Stack:
+        """The stack :meth:`to_record` wrote, with its network (a Keras model) when it has one."""
+        saved = record["head"]
+        head: Any = saved
+        if isinstance(saved, dict) and "blend" in saved:
+            blend = saved["blend"]
+            head = Blend(network, blend["weight"], blend["link"], blend["target"])
+        elif isinstance(saved, dict) and "network" in saved:
+            head = NetworkHead(network, saved["network"]["target"])
+        elif isinstance(saved, dict) and "scaled sigmoid" in saved:
+            head = _ScaledSigmoid(float(saved["scaled sigmoid"]))
+        if (network is None) != (not isinstance(head, (Blend, NetworkHead))):
+            raise NBExplainError("The saved stack and its network do not go together; save the stack again.")
+        return cls(
+            [TreeEnsemble.from_record(t) for t in record["trees"]],
+            head,
+            weights=record["weights"],
+            target=record["target"],
+            feature_names=record["feature_names"],
+        )
+
 
 def _named(ensemble: TreeEnsemble, feature_names: list | None) -> TreeEnsemble:
     """The ensemble, or a copy named ``feature_names`` when it was trained without names."""
@@ -358,11 +406,6 @@ def _named(ensemble: TreeEnsemble, feature_names: list | None) -> TreeEnsemble:
     renamed = copy.copy(ensemble)
     renamed.feature_names = tuple(str(f) for f in feature_names)
     return renamed
-
-
-def _is_keras(obj: Any) -> bool:
-    """A Keras model, recognised without importing Keras for stacks that have none."""
-    return any(klass.__module__.startswith("keras") and klass.__name__ == "Model" for klass in type(obj).__mro__)
 
 
 def _input_dtype(model: Any) -> str:

@@ -335,6 +335,93 @@ class TreeEnsemble:
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()[:16]
 
+    # ------------------------------------------------------------------ saving
+    def to_record(self) -> dict:
+        """The ensemble as plain JSON-able data (per-tree node lists, the decision rules and the
+        categorical sets): :meth:`from_record` rebuilds the same function, with the same
+        fingerprint, without the library that trained it and without pickle."""
+        ends = np.append(self.roots[1:], len(self.feature))
+        trees = []
+        for start, end in zip(self.roots.tolist(), ends.tolist()):
+            local = slice(start, end)
+            children = {
+                side: np.where(nodes >= 0, nodes - start, -1)
+                for side, nodes in (("left", self.left[local]), ("right", self.right[local]))
+            }
+            categories = {}
+            for node in np.flatnonzero(self.category_row[local] >= 0).tolist():
+                row = self.category_table[self.category_row[start + node]]
+                categories[str(node)] = [
+                    np.flatnonzero(row == _LEFT).tolist(),
+                    np.flatnonzero(row == _RIGHT).tolist(),
+                    bool(self.other_left[start + node]),
+                ]
+            trees.append(
+                {
+                    "feature": self.feature[local].tolist(),
+                    "threshold": self.threshold[local].tolist(),
+                    "left": children["left"].tolist(),
+                    "right": children["right"].tolist(),
+                    "nan_left": self.nan_left[local].tolist(),
+                    "zero_missing": self.zero_missing[local].tolist(),
+                    "value": self.value[local].tolist(),
+                    "categories": categories,
+                }
+            )
+        return {
+            "trees": trees,
+            "n_outputs": self.n_outputs,
+            "bias": self.bias.tolist(),
+            "feature_names": list(self.feature_names),
+            "strict": self.strict,
+            "input_dtype": self.input_dtype,
+            "category_rule": self.category_rule,
+            "accepts_missing": self.accepts_missing,
+            "output_names": list(self.output_names),
+            "classes": None if self.classes is None else list(self.classes),
+            "link": self.link,
+            "link_scale": self.link_scale,
+            "source": json.loads(json.dumps(self.source, default=str)),
+            "category_vocabulary": {str(k): v.tolist() for k, v in self.category_vocabulary.items()},
+            "tiny_is_zero": self.tiny_is_zero,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> TreeEnsemble:
+        """The ensemble :meth:`to_record` wrote (a damaged record is an error saying so)."""
+        try:
+            trees = [
+                {
+                    **{key: tree[key] for key in ("feature", "threshold", "left", "right", "nan_left", "zero_missing")},
+                    "value": np.asarray(tree["value"], np.float64),
+                    "categories": {
+                        int(node): (set(left), set(right), bool(other))
+                        for node, (left, right, other) in tree["categories"].items()
+                    },
+                }
+                for tree in record["trees"]
+            ]
+            options = {key: record[key] for key in ("n_outputs", "feature_names", "strict", "input_dtype")}
+            classes = record["classes"]
+            return cls(
+                trees=trees,
+                bias=np.asarray(record["bias"], np.float64),
+                category_rule=record["category_rule"],
+                accepts_missing=record["accepts_missing"],
+                output_names=tuple(record["output_names"]),
+                classes=None if classes is None else tuple(classes),
+                link=record["link"],
+                link_scale=record["link_scale"],
+                source=record["source"],
+                category_vocabulary={int(k): v for k, v in record["category_vocabulary"].items()},
+                tiny_is_zero=record["tiny_is_zero"],
+                **options,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise UnsupportedModelError(
+                f"The saved tree ensemble is damaged ({error!r}); save the model again."
+            ) from None
+
     def describe(self) -> dict:
         """What was read, for a result's meta."""
         return {

@@ -2,7 +2,6 @@
 the tests and benchmarks drive. ``limits.py`` is what Voila itself loads (kernel cap, token)."""
 
 from .browser import CHROMIUM_ARGS, chromium_path, launch_chromium, local_only
-from .evidence import evidence_html, write_evidence_pack
 from .pages import bundle_notebook
 from .voila import (
     LocalServer,
@@ -25,10 +24,8 @@ __all__ = [
     "check_port",
     "chromium_path",
     "dashboard_notebook",
-    "evidence_html",
     "free_port",
     "is_loopback",
     "launch_chromium",
     "local_only",
-    "write_evidence_pack",
 ]

@@ -18,9 +18,11 @@ MARKDOWN = (
 )
 
 
-def bundle_notebook(bundle: str | Path, title: str | None = None) -> Path:
-    """A notebook (``<bundle>.ipynb`` beside the bundle) that shows the bundle's dashboard."""
+def bundle_notebook(bundle: str | Path, title: str | None = None, model: str | Path | None = None) -> Path:
+    """A notebook (``<bundle>.ipynb`` beside the bundle) that shows the bundle's dashboard (with
+    ``model`` as its model file instead of the artifact the bundle records)."""
     bundle = Path(bundle).resolve()
+    arguments = repr(str(bundle)) + ("" if model is None else f", model={str(Path(model).resolve())!r}")
     record = json.loads((bundle / "bundle.json").read_text(encoding="utf-8"))
     cells = [
         {
@@ -35,7 +37,7 @@ def bundle_notebook(bundle: str | Path, title: str | None = None) -> Path:
             "metadata": {},
             "execution_count": None,
             "outputs": [],
-            "source": f"from nbexplain.widgets.bundle import bundle_dashboard\n\nbundle_dashboard({str(bundle)!r})",
+            "source": f"from nbexplain.widgets.bundle import bundle_dashboard\n\nbundle_dashboard({arguments})",
         },
     ]
     notebook = {

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import functools
 
-from .._static import static_file
+from .._static import front_end_base, static_file
 from ..charts._base import download_button, image_buttons
-from ..errors import MissingDependencyError
 
 CSV = "text/csv;charset=utf-8"
 HTML = "text/html;charset=utf-8"
@@ -23,14 +22,7 @@ HTML = "text/html;charset=utf-8"
 
 @functools.cache
 def _download_class():
-    try:
-        import anywidget
-    except ImportError as error:
-        raise MissingDependencyError(
-            "Downloads need 'anywidget'. Install it with: pip install 'anywidget>=0.9'"
-        ) from error
-
-    class FileDownload(anywidget.AnyWidget):
+    class FileDownload(front_end_base("Downloads")):
         """Saves files built in Python in the browser that shows this widget (it draws nothing)."""
 
         _esm = static_file("download.js")

@@ -26,10 +26,10 @@ from ..credit.reasons import ReasonCatalogue, column_attributions
 from ..credit.recipes import documented_baselines
 from ..credit.validation import validate_reasons
 from ..datasets._cache import cache_dir
+from ..engine.baselines import ResolvedBaseline
 from ..engine.protocol import ModelExplainers
 from ..errors import NBExplainError
-from ..model._keras import load_keras_model
-from ..model.artifact import InputRecipe, ModelArtifact, is_artifact
+from ..model.artifact import ModelArtifact, is_artifact, load_model_file
 from ..results import Attributions, Sensitivities
 from ..results.bundle import ExplanationBundle, open_bundle, write_bundle
 from ..results.serial import to_jsonable
@@ -132,6 +132,7 @@ def build_bundle(
         validation = _validation(controller, recipe, first, validate) if first.size and validate else None
         bar.update()
         fingerprint = controller.explained.meta.get("model_fingerprint")
+        resolved = getattr(controller.row_explainer, "resolved_baseline", None)
         record = {
             "title": data.title,
             "outcome": data.outcome,
@@ -150,6 +151,13 @@ def build_bundle(
                 "artifact_sha256": None if model_file is None else file_sha256(model_file),
             },
             "explained": info,
+            "row_baseline": None
+            if resolved is None
+            else {
+                "arrays": {name: np.asarray(array).tolist() for name, array in resolved.arrays.items()},
+                "description": dict(resolved.description),
+                "per_sample": bool(resolved.per_sample),
+            },
             "views": views,
             "comparisons": comparisons,
             "selection_errors": {str(k): float(v) for k, v in data.selection_errors.items()},
@@ -192,10 +200,19 @@ class LazyExplainers(ModelExplainers):
     """A model's explainers loaded on first use: the model artifact a bundle records, checked
     against the bundle's model fingerprint. ``loaded`` says whether it has happened."""
 
-    def __init__(self, artifact_path: str | Path | None, fingerprint: str | None, sha256: str | None = None) -> None:
+    def __init__(
+        self,
+        artifact_path: str | Path | None,
+        fingerprint: str | None,
+        sha256: str | None = None,
+        columns: Any = None,
+        row_baseline: ResolvedBaseline | None = None,
+    ) -> None:
         self.artifact_path = None if artifact_path is None else Path(artifact_path)
         self.fingerprint = fingerprint
         self.sha256 = sha256
+        self.columns = columns
+        self.row_baseline = row_baseline
         self._artifact: ModelArtifact | None = None
         self._explainers: ModelExplainers | None = None
 
@@ -204,7 +221,7 @@ class LazyExplainers(ModelExplainers):
         return self._explainers is not None
 
     def load(self) -> ModelExplainers:
-        """Load the artifact and build its explainers (TensorFlow is imported here)."""
+        """Load the artifact and build its explainers (TensorFlow is imported here, for a network)."""
         if self._explainers is None:
             if self.artifact_path is None:
                 raise NBExplainError(
@@ -220,15 +237,19 @@ class LazyExplainers(ModelExplainers):
                 raise NBExplainError(
                     f"The model file {self.artifact_path} changed since the bundle was built; build the bundle again."
                 )
-            artifact = ModelArtifact.load(self.artifact_path)
+            artifact = load_model_file(self.artifact_path, columns=self.columns)
             if self.fingerprint is not None and artifact.fingerprint() != self.fingerprint:
                 raise NBExplainError(
                     f"The model in {self.artifact_path} (fingerprint {artifact.fingerprint()}) is "
-                    f"not the model the bundle was built from ({self.fingerprint}); build the "
-                    "bundle again."
+                    f"not the model the bundle was built from ({self.fingerprint}): give the bundle's own model, "
+                    "or build the bundle again from this one (nbexplain bundle --model FILE --data FILE)."
                 )
             self._artifact = artifact
-            self._explainers = ModelExplainers.for_keras(artifact.model, **artifact.explainer_options())
+            options = {}
+            if artifact.kind != "keras" and self.row_baseline is not None:
+                # the rows were explained against one recorded point: an edited row is too
+                options["baseline"] = self.row_baseline
+            self._explainers = ModelExplainers.for_artifact(artifact, **options)
         return self._explainers
 
     @property
@@ -246,13 +267,26 @@ class LazyExplainers(ModelExplainers):
         return self._artifact.to_inputs(frame)
 
 
-def bundle_explorer_data(bundle: ExplanationBundle | str | Path) -> ExplorerData:
-    """The explorer of a bundle: its rows as mapped columns, its stored views, and the recorded
-    model loaded only when a viewer asks for a new explanation."""
+def bundle_explorer_data(bundle: ExplanationBundle | str | Path, model: str | Path | None = None) -> ExplorerData:
+    """The explorer of a bundle: its rows as mapped columns, its stored views, and its model
+    loaded only when a viewer asks for a new explanation: the artifact the bundle records, or
+    ``model`` (any model file, e.g. the bundle moved to another machine), which must have the
+    fingerprint the bundle records."""
     bundle = bundle if isinstance(bundle, ExplanationBundle) else open_bundle(bundle)
     record = bundle.record
-    model = record.get("model", {})
-    lazy = LazyExplainers(model.get("artifact"), model.get("fingerprint"), model.get("artifact_sha256"))
+    recorded = record.get("model", {})
+    baseline = _row_baseline(record)
+    if model is None:
+        lazy = LazyExplainers(
+            recorded.get("artifact"),
+            recorded.get("fingerprint"),
+            recorded.get("artifact_sha256"),
+            row_baseline=baseline,
+        )
+    else:
+        lazy = LazyExplainers(
+            model, recorded.get("fingerprint"), columns=list(bundle.frame().columns), row_baseline=baseline
+        )
     choices = {c: {_code(k): v for k, v in m.items()} for c, m in record.get("choices", {}).items()}
     elements = {c: (i, tuple(ix)) for c, (i, ix) in record["elements"].items()}
     return ExplorerData(
@@ -274,11 +308,36 @@ def bundle_explorer_data(bundle: ExplanationBundle | str | Path) -> ExplorerData
     )
 
 
-def bundle_dashboard(bundle: ExplanationBundle | str | Path, **options: Any) -> Any:
+def _row_baseline(record: dict) -> ResolvedBaseline | None:
+    """The one baseline the bundle's rows were explained against (a tree model's, a stack's), as
+    recorded; for a bundle that predates the record, the point its description lists."""
+    stored = record.get("row_baseline")
+    if stored:
+        arrays = {name: np.asarray(values, dtype=np.float64) for name, values in stored["arrays"].items()}
+        return ResolvedBaseline(arrays, stored["description"], bool(stored.get("per_sample", False)))
+    info = record.get("explained", {})
+    description = info.get("meta", {}).get("baseline", {})
+    point, layout = description.get("point"), info.get("layout", [])
+    if info.get("kind") != "Attributions" or not isinstance(point, dict) or len(layout) != 1:
+        return None
+    names = layout[0].get("feature_names") or []
+    if not names or any(name not in point for name in names):
+        return None
+    values = np.array([[point[name] for name in names]], dtype=np.float64)
+    return ResolvedBaseline({layout[0]["name"]: values}, description)
+
+
+def bundle_dashboard(bundle: ExplanationBundle | str | Path, model: str | Path | None = None, **options: Any) -> Any:
     """The dashboard of a bundle (see :func:`bundle_explorer_data`)."""
     from .dashboard import Dashboard
 
-    return Dashboard(bundle_explorer_data(bundle), **options)
+    return Dashboard(bundle_explorer_data(bundle, model), **options)
+
+
+def check_bundle_model(bundle: ExplanationBundle | str | Path, model: str | Path) -> None:
+    """Refuse, now, a model file that is not the model ``bundle`` was built from (its
+    fingerprint differs): a dashboard would otherwise fail at a viewer's first edit."""
+    bundle_explorer_data(bundle, model).explainers.load()
 
 
 def _code(key: str) -> Any:
@@ -303,32 +362,25 @@ def explorer_data_from_files(
 ) -> tuple[ExplorerData, Path]:
     """A user's saved model and data file as an explorer, and the model artifact to record.
 
-    ``model_path``: a model artifact (``.nbx``: the network with its preprocessing) or a Keras
-    file whose model reads the data's columns as they are (saved as an artifact beside it).
+    ``model_path``: any model file :func:`~nbexplain.model.artifact.load_model_file` opens: an
+    artifact (``.nbx``: a network with its preprocessing, a tree model, a stack), a Keras file
+    whose network reads the data's columns as they are, an XGBoost or LightGBM model file (saved
+    as an artifact in the cache, never beside the user's file).
     ``data_path``: CSV or Parquet rows with the model's raw columns (matched by name), and
     optionally ``outcome_column`` (the true 0/1 outcome, found by its usual names when not given).
     """
     model_path, data_path = Path(model_path), Path(data_path)
     frame = read_table(data_path)
-    if model_path.is_file() and is_artifact(model_path):
-        artifact = ModelArtifact.load(model_path)
-        artifact_path = model_path
-    else:
-        model = load_keras_model(model_path)
-        outcome = _outcome_column(frame, outcome_column)
-        columns = [str(c) for c in frame.columns if c != outcome]
-        width = len(columns)
-        recipe = InputRecipe("input", tuple(columns), np.zeros(width), np.ones(width))
-        artifact = ModelArtifact(model, (recipe,), target, None, "score", {"source": str(model_path)})
-        artifact_path = model_path.with_suffix(".nbx")
-        artifact.save(artifact_path)
     outcome = _outcome_column(frame, outcome_column)
+    unit = int(target) if target is not None and str(target).isdigit() else target
+    artifact = load_model_file(model_path, columns=[str(c) for c in frame.columns if c != outcome], target=unit)
+    artifact_path = model_path
+    if not is_artifact(model_path):  # saved as an artifact in the cache, never beside the user's file
+        artifact_path = cache_dir() / "models" / f"{model_path.stem}-{artifact.sha256[:12]}.nbx"
+        artifact_path.parent.mkdir(parents=True, exist_ok=True)
+        artifact.save(artifact_path)
     features = list(artifact.features)
-    options = artifact.explainer_options()
-    if target is not None:
-        options["target"] = int(target) if str(target).isdigit() else target
-    explainers = ModelExplainers.for_keras(artifact.model, **options)
-    several = len(artifact.inputs) > 1 or artifact.inputs[0].grid.ndim > 1
+    explainers = ModelExplainers.for_artifact(artifact, **({} if unit is None else {"target": unit}))
     raw = frame[features]
     choices = {c: {v: str(v) for v in values} for c, values in small_integer_columns(raw).items()}
     description = {"model": model_path.name, "data": f"{data_path.name} ({len(frame):,} rows)"}
@@ -336,12 +388,12 @@ def explorer_data_from_files(
         explainers,
         raw,
         artifact.to_inputs,
-        artifact.elements() if several else {},
+        artifact.elements() if artifact.several_inputs else {},
         None if outcome is None else frame[outcome].to_numpy(),
         choices,
         title or model_path.stem,
         artifact.outcome,
-        tuple(artifact.labels or ("0", "1"))[-2:],
+        tuple(str(label) for label in artifact.labels or ("0", "1"))[-2:],
         threshold,
         None,
         {},

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 
+from ..charts._base import download_button
+from ..credit.evidence import evidence_html
 from ._errors import ErrorArea
+from ._export import ExportBar
 from .controller import ExplorerController
 from .lags import LagView
 from .local import LocalView
@@ -66,9 +69,21 @@ class Dashboard:
             f"<h3 style='margin:4px 0'>{html.escape(controller.data.title)}</h3><div style='color:#555'>{facts}</div>"
         )
         self.status = StatusLine(controller)
+        self.evidence = ExportBar(errors=self.errors)
+        bundle = controller.data.bundle
+        if bundle is not None:  # the evidence pack is written from the bundle's stored results
+            button = download_button(
+                "Evidence pack",
+                "Download the model's evidence pack: one self-contained HTML file (global importance, selection "
+                "curve, comparison, reasons and their validation) that opens without a kernel or a network",
+                self.errors.guard(self.save_evidence_pack),
+                icon="file-text",
+            )
+            button.add_class("nbexplain-download-evidence")
+            self.evidence.add(button)
         row = {"flex_flow": "row wrap", "align_items": "flex-start", "width": "100%", "grid_gap": "12px"}
         children = [
-            self.header,
+            ipywidgets.HBox([self.header, self.evidence.widget], layout={"justify_content": "space-between"}),
             self.status.widget,
             self.errors.widget,
             ipywidgets.HBox([self.picker.widget, self.local.widget], layout=row),
@@ -79,6 +94,12 @@ class Dashboard:
         children.append(ipywidgets.HBox([self.reasons.widget, self.population.widget], layout=row))
         self.widget = ipywidgets.VBox(children, layout={"width": "100%"})
         self.widget.add_class("nbexplain-dashboard")
+
+    def save_evidence_pack(self) -> str:
+        """Send the evidence pack of the dashboard's bundle to the browser; returns the file name."""
+        bundle = self.controller.data.bundle
+        stem = "".join(c if c.isalnum() else "-" for c in self.controller.data.title.lower()).strip("-")
+        return self.evidence.save_text(f"evidence-pack-{stem or 'model'}.html", evidence_html(bundle))
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -17,7 +17,16 @@ from .._files import file_sha256
 from ..datasets import load_demo
 from ..datasets._cache import cache_dir, cached_entry_digest
 from ..datasets.credit import CATEGORY_LABELS, CREDIT_FEATURES, credit_reason_catalogue
-from ..datasets.demo import OUTCOME_LABELS, DemoModel, cached_selection_errors, demo_comparisons, selection_path
+from ..datasets.demo import (
+    OUTCOME_LABELS,
+    TREE_DEMOS,
+    DemoModel,
+    cached_selection_errors,
+    demo_comparisons,
+    selection_path,
+)
+from ..datasets.tree_demo import TITLES as TREE_TITLES
+from ..engine.baselines import AverageInput
 from ..engine.protocol import ModelExplainers
 from ..errors import NBExplainError, unknown_name
 from ..results.bundle import open_bundle
@@ -31,20 +40,41 @@ FICO = "fico_heloc"
 TITLES = {
     "credit_fcn": "Credit default network (64 tanh units, 23 features)",
     "credit_lstm": "Payment-history LSTM (6 months x 3 channels + 5 static features)",
+    **TREE_TITLES,
     FICO: "FICO HELOC: two-layer additive risk model (Chen, Lin, Rudin, Shaposhnik, Wang & Wang 2018)",
 }
 CHOICES = {
     "credit_fcn": "Credit network (dense)",
     "credit_lstm": "Payment-history LSTM",
+    "credit_xgb": "XGBoost",
+    "credit_stack": "Stack: XGBoost + LightGBM + network",
     FICO: "FICO HELOC: two-layer additive model",
 }
+#: The demo models of the dashboard's model choice, in its order.
+DASHBOARD_MODELS = ("credit_fcn", "credit_lstm", "credit_xgb", "credit_stack", FICO)
+#: The rows a demo's dashboard explains by default: the networks' training rows (25,000, as in
+#: the paper); the held-out test rows (5,000) for the tree demos, whose Generalized Integrated
+#: Gradients cost more per row than a gradient.
+DEFAULT_ROWS = dict.fromkeys(TREE_DEMOS, "test")
+#: Denied rows whose reasons a demo bundle validates (a seeded sample, said so in its record):
+#: fewer for the tree demos, whose validation against baselines drawn from real applicants (ties
+#: of integer features split exactly) costs most of their bundle.
+VALIDATED_ROWS = dict.fromkeys(TREE_DEMOS, 60)
 
 
 def demo_explorer_data(
-    demo: DemoModel, rows: str = "train", comparisons: bool = True, selection_errors=None
+    demo: DemoModel, rows: str | None = None, comparisons: bool = True, selection_errors=None
 ) -> ExplorerData:
-    """The explorer view of a demo model on its ``"train"``, ``"test"`` or ``"all"`` rows, with
-    the raw UCI columns, the reason catalogue and (for the dense network) the paper's comparisons."""
+    """The explorer view of a demo model on its ``"train"``, ``"test"`` or ``"all"`` rows (default:
+    :data:`DEFAULT_ROWS`), with the raw UCI columns, the reason catalogue and (for the models that
+    read the raw columns) the paper's comparisons.
+
+    A network is explained by its sensitivities (rows) and Integrated Gradients (reasons); a tree
+    model or a stack by Generalized Integrated Gradients against one documented baseline, the
+    average input of the explorer's rows (the reasons panel's default baseline too): its global
+    importance is the mean absolute attribution. Tree models read the raw columns, so the rows
+    are fed to them as they are shown."""
+    rows = rows or DEFAULT_ROWS.get(demo.name, "train")
     positions = {"train": demo.train_rows, "test": demo.test_rows, "all": np.arange(len(demo.frame))}
     if rows not in positions:
         raise unknown_name("row set", rows, positions)
@@ -56,10 +86,27 @@ def demo_explorer_data(
         "model": demo.name,
         "rows": f"{rows} ({len(chosen):,})",
         "test error": f"{record.get('test_error', float('nan')):.2%}",
-        "trained for": f"{record.get('epochs', '?')} epochs",
     }
+    if record.get("test_auc") is not None:
+        description["test AUC"] = f"{record['test_auc']:.3f}"
+    if demo.kind == "keras":
+        description["trained for"] = f"{record.get('epochs', '?')} epochs"
+        explainers = ModelExplainers.for_keras(demo.model, **demo.explainer_options())
+    else:
+        if demo.kind == "trees":
+            description["trees"] = f"{record.get('trees', '?')} (depth {record.get('depth', '?')})"
+        else:
+            members = record.get("members", {})
+            description["members' test error"] = ", ".join(
+                f"{name} {members[name]['test_error']:.2%}"
+                for name in ("xgboost", "lightgbm", "network")
+                if members.get(name, {}).get("test_error") is not None
+            )
+        description["method"] = "Generalized Integrated Gradients against the average input of these rows"
+        baseline = AverageInput(demo.model_inputs(frame))
+        explainers = ModelExplainers.for_trees(demo.model, baseline, **demo.explainer_options())
     return ExplorerData(
-        ModelExplainers.for_keras(demo.model, **demo.explainer_options()),
+        explainers,
         frame,
         demo.model_inputs,
         elements,
@@ -76,13 +123,24 @@ def demo_explorer_data(
     )
 
 
-def demo_bundle(name: str = "credit_fcn", rows: str = "train", progress: bool = True) -> Path:
+#: Bumped when what a demo bundle records changes (its description, its views): older bundles
+#: are rebuilt once.
+BUNDLE_FORMAT = 2
+
+
+def demo_bundle(
+    name: str = "credit_fcn", rows: str | None = None, progress: bool = True, demo: DemoModel | None = None
+) -> Path:
     """The explanation bundle of a demo model in the cache, with the model artifact it records:
     built on first use, rebuilt when the cached model or its selection experiment changed (known
-    from their cache entries, without loading TensorFlow)."""
+    from their cache entries, without loading TensorFlow). ``rows``: see :func:`demo_explorer_data`.
+    A tree model's or a stack's bundle records its cache entry itself (an artifact already).
+    ``demo``: the loaded demo model ``name`` to bundle when one must be built (default:
+    ``load_demo(name)``; one loaded with other options, e.g. fewer rows, is its cache entry)."""
+    rows = rows or DEFAULT_ROWS.get(name, "train")
     folder = cache_dir()
     path, artifact = folder / f"{name}-{rows}.nbxbundle", folder / f"{name}.nbx"
-    current = {"demo": name, "rows": rows, "model_sha256": cached_entry_digest(name)}
+    current = {"demo": name, "rows": rows, "format": BUNDLE_FORMAT, "model_sha256": cached_entry_digest(name)}
     if path.is_dir() and artifact.is_file():
         try:
             stored = open_bundle(path).record.get("source", {})
@@ -91,11 +149,21 @@ def demo_bundle(name: str = "credit_fcn", rows: str = "train", progress: bool = 
         if (
             current["model_sha256"] is not None
             and stored.get("model_sha256") == current["model_sha256"]
+            and stored.get("format") == BUNDLE_FORMAT
             and (stored.get("selection") == _selection_digest(stored.get("selection_file")))
         ):
             return path
-    demo = load_demo(name, progress=progress)
-    demo.save(artifact)
+    if demo is None:
+        demo = load_demo(name, progress=progress)
+    elif demo.name != name:
+        raise NBExplainError(f"demo_bundle({name!r}) was given the demo model {demo.name!r}.")
+    if demo.kind == "keras":
+        demo.save(artifact)
+    elif demo.record["cache"].get("path"):  # the cache entry is the artifact
+        artifact = Path(demo.record["cache"]["path"])
+    else:  # trained but not stored: saved beside, for the what-if
+        artifact = folder / f"{name}-model.nbx"
+        demo.save(artifact)
     selection_file = str(selection_path(demo)) if name == "credit_fcn" else None
     data = demo_explorer_data(demo, rows=rows, selection_errors=cached_selection_errors(demo))
     return build_bundle(
@@ -103,6 +171,7 @@ def demo_bundle(name: str = "credit_fcn", rows: str = "train", progress: bool = 
         path,
         model_file=artifact,
         progress=progress,
+        validate=VALIDATED_ROWS.get(name, 300),
         source={
             **current,
             "model_sha256": cached_entry_digest(name),
@@ -117,7 +186,7 @@ def _selection_digest(path) -> str | None:
     return file_sha256(path) if path and Path(path).is_file() else None
 
 
-def demo_model_dashboard(name: str = "credit_fcn", rows: str = "train", **options) -> Dashboard:
+def demo_model_dashboard(name: str = "credit_fcn", rows: str | None = None, **options) -> Dashboard:
     """The dashboard of one demo model, opened on its explanation bundle: browsing imports no
     TensorFlow; the bundle is built on first use (with progress bars)."""
     return Dashboard(bundle_explorer_data(demo_bundle(name, rows)), **options)
@@ -234,16 +303,17 @@ def fico_dashboard(seed: int = 0, generic_views: bool = True, errors=None, **opt
 
 
 def _model_page(name: str, options: Mapping):
-    """One model's page of the demo: a Keras demo model's dashboard, or the FICO display."""
+    """One model's page of the demo: a demo model's dashboard (network, tree model, stack), or the
+    FICO display."""
     if name == FICO:
         return fico_dashboard()
     return demo_model_dashboard(name, **options)
 
 
-def demo_dashboard(models=("credit_fcn", "credit_lstm", FICO), **options):
+def demo_dashboard(models=DASHBOARD_MODELS, **options):
     """The stakeholder dashboard of the embedded demo: one dashboard per demo model, chosen with
-    a toggle (the Keras demo models, and the FICO entry's two-layer additive model,
-    :func:`fico_dashboard`).
+    a toggle (the Keras demo models, the gradient-boosted model and the stacked ensemble, and the
+    FICO entry's two-layer additive model, :func:`fico_dashboard`).
 
     The first model's dashboard is built at once; another is built the first time it is chosen
     (a second gradient pass the reader may never need), with a progress bar meanwhile. Only the

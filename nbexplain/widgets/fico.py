@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from .._static import static_file
+from .._static import front_end_base, static_file
 from ..credit.cases import CaseTable, case_table
 from ..credit.factors import ContributingFactors, contributing_factors
 from ..credit.reasons import denied
 from ..credit.rules import ConsistentRule, PastCases, SetCoverExplainer, SetCoverExplanation
 from ..engine.additive import check_model
-from ..errors import InputDataError, MissingDependencyError, NBExplainError, unknown_name
+from ..errors import InputDataError, NBExplainError, unknown_name
 from ..model.additive import AdditiveRiskModel, FeatureSteps
 from ._errors import ErrorArea
 
@@ -51,14 +51,7 @@ DEFAULT_CASES = 4
 
 @functools.cache
 def _widget_class():
-    try:
-        import anywidget
-    except ImportError as error:
-        raise MissingDependencyError(
-            "The FICO display needs 'anywidget'. Install it with: pip install 'anywidget>=0.9'"
-        ) from error
-
-    class FicoWidget(anywidget.AnyWidget):
+    class FicoWidget(front_end_base("The FICO display")):
         """The computation view; ``values`` is the one trait the browser edits."""
 
         _esm = static_file("fico.js")

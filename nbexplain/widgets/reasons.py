@@ -75,8 +75,10 @@ class ReasonsView(View):
             control.observe(self.errors.guard(lambda change: self.refresh()), names="value")
         self._observe(lambda change: self.refresh(), names="sample")
         self.refresh()
+        generalized = self.controller.explained.meta.get("method") == "generalized integrated gradients"
+        method = "Generalized Integrated Gradients" if generalized else "Integrated Gradients"
         title = ipywidgets.HTML(
-            "<b>Adverse-action reasons</b> <span style='color:#555'>(Integrated Gradients "
+            f"<b>Adverse-action reasons</b> <span style='color:#555'>({method} "
             "against a documented baseline; related columns summed per reason)</span>"
         )
         self._compose(

@@ -12,9 +12,8 @@ import functools
 import numpy as np
 import traitlets
 
-from .._static import static_file
+from .._static import front_end_base, static_file
 from ..charts.importance import nice_ceiling
-from ..errors import MissingDependencyError
 from ._view import View
 
 #: Histogram bins drawn behind a numeric feature's marker.
@@ -23,14 +22,7 @@ BINS = 24
 
 @functools.cache
 def _widget_class():
-    try:
-        import anywidget
-    except ImportError as error:
-        raise MissingDependencyError(
-            "The what-if editor needs 'anywidget'. Install it with: pip install 'anywidget>=0.9'"
-        ) from error
-
-    class WhatIfWidget(anywidget.AnyWidget):
+    class WhatIfWidget(front_end_base("The what-if editor")):
         """One row per feature; ``values`` is the one trait the browser edits."""
 
         _esm = static_file("whatif.js")

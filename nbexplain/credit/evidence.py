@@ -18,9 +18,9 @@ import numpy as np
 
 from .._files import write_text
 from .._version import __version__
-from ..credit.reasons import ReasonCatalogue, rank_reasons
 from ..errors import NBExplainError
 from ..results.bundle import ExplanationBundle, open_bundle
+from .reasons import ReasonCatalogue, rank_reasons
 
 #: Features drawn in the importance charts and tables.
 TOP = 15
