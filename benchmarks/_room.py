@@ -14,11 +14,14 @@ by path).
 * :class:`CpuClock` gives CPU-seconds (user + system) of process trees between two moments.
 * :func:`memory` gives RSS and USS (the memory a process alone holds: shared libraries and
   mapped files counted once, in no process) of processes.
+* :func:`written` writes a file all-or-nothing (a temporary name beside it, renamed over it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 import statistics
 import time
@@ -196,3 +199,23 @@ def stats(values) -> dict:
 
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+@contextlib.contextmanager
+def written(path: Path):
+    """A temporary path beside ``path``, renamed to ``path`` when the block succeeds (removed when
+    it fails): the file is written all-or-nothing (the standard library's side of
+    nbexplain._files.atomic_path, for an interpreter without nbexplain)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_json(path: Path, data) -> None:
+    """``data`` as indented JSON at ``path``, all-or-nothing."""
+    with written(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2))

@@ -56,7 +56,18 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _room import CpuClock, chromium_processes, launch, load_average, memory, open_room, stats, tree  # noqa: E402
+from _room import (  # noqa: E402
+    CpuClock,
+    chromium_processes,
+    launch,
+    load_average,
+    memory,
+    open_room,
+    stats,
+    tree,
+    write_json,
+    written,
+)
 
 from nbexplain.serve import VoilaServer, bundle_notebook  # noqa: E402
 
@@ -369,7 +380,8 @@ def reference(args, viewers: list) -> dict | None:
     bundle = open_bundle(demo_bundle("credit_fcn", progress=False))
     frame = bundle.frame().reset_index(drop=True)
     frame["default"] = bundle.target()
-    frame.to_csv(rows, index=False)
+    with written(rows) as temporary:
+        frame.to_csv(temporary, index=False)
     out = RESULTS / "reference.json"
     command = [
         str(python),
@@ -588,7 +600,7 @@ def main(argv=None) -> int:
         if not args.no_server_alone:
             print(f"--- {n} page request(s) without a browser", flush=True)
             results["server_alone"][str(n)] = server_alone(notebook, n, args)
-        args.out.write_text(json.dumps(results, indent=2))
+        write_json(args.out, results)
     if not args.no_server_alone:
         count = max(viewers) if args.whatif_all else 1
         print(f"\n--- first what-if in {count} kernel(s) through jupyter_client (no Voila, no browser)", flush=True)
@@ -596,7 +608,7 @@ def main(argv=None) -> int:
     if not args.no_reference:
         results["explainerdashboard"] = reference(args, viewers)
     results["load_average_1min"]["end"] = load_average()
-    args.out.write_text(json.dumps(results, indent=2))
+    write_json(args.out, results)
 
     report(results, viewers)
     alone = results.get("kernels_alone")

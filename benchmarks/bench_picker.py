@@ -34,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).parent))
 
+from _room import write_json  # noqa: E402
 from picker_scale import density_cells, kernel_processes, large_bundle, memory_mb, timed  # noqa: E402
 
 TARGET_MS = 200.0
@@ -254,7 +256,7 @@ def main(argv=None) -> int:
     if not args.no_browser:
         result["browser"] = browser_side(bundle, args.repeats, args.out.parent / "voila-picker.log")
     result["load_average_1min"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
 
     print(
         f"\nPython alone (no browser): dashboard opened in {python['open_dashboard_s']} s; that process "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import socket
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _room import CpuClock, chromium_processes, launch, memory, open_room, tree
+from _room import CpuClock, chromium_processes, launch, memory, open_room, tree, write_json, written
 
 OUTCOME = "default"
 #: The first tab's chart drawn, no callback pending.
@@ -78,7 +77,8 @@ def prepared(data: Path, folder: Path) -> Path:
     explainer = ClassifierExplainer(model, frame, target, labels=["no default", "default"])
     ExplainerDashboard(explainer, shap_interaction=False, decision_trees=False)  # computes what it shows
     explainer.calculate_properties()
-    explainer.dump(path)
+    with written(path) as temporary:
+        explainer.dump(temporary)
     print(f"explainerdashboard: model fitted and explained in {time.perf_counter() - began:.0f} s", flush=True)
     return path
 
@@ -242,7 +242,7 @@ def main(argv=None) -> int:
     for n in [int(v) for v in args.viewers.split(",")]:
         print(f"--- explainerdashboard, {n} viewer(s) in chromium", flush=True)
         result["rooms"][str(n)] = room(explainer, n, args)
-        args.out.write_text(json.dumps(result, indent=2))
+        write_json(args.out, result)
     return 0
 
 

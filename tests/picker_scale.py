@@ -168,20 +168,83 @@ def timed(page, action, event: str, root: str, watch: str | None = None, quiet_m
     return page.evaluate("() => window.__nbxTiming.result()")
 
 
-#: The picker's density cells as drawn: ``[row, column, rows counted]`` (the colour is
-#: log10(count + 1); an empty cell is 0).
+#: The picker's density cells as drawn: ``[row, column, rows counted, lower score edge, lower x
+#: edge]`` (the colour is log10(count + 1); an empty cell is 0).
 CELLS = """
 (root) => Array.from(root.querySelectorAll('.heatmapcell')).map((cell) => {
     const d = cell.__data__ || {};
     const value = Number.isFinite(d.color) ? d.color : 0;
-    return [d.rowNum, d.columnNum, Math.round(Math.pow(10, value) - 1)];
+    return [d.rowNum, d.columnNum, Math.round(Math.pow(10, value) - 1), d.row, d.column];
 })
 """
 
 
 def density_cells(picker) -> list:
     """``[(row, column, count)]`` of the density view drawn in ``picker`` (a locator)."""
-    return [tuple(cell) for cell in picker.evaluate(CELLS)]
+    return [tuple(cell[:3]) for cell in picker.evaluate(CELLS)]
+
+
+def density_grid(picker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(counts, lower score edges, lower x edges)`` of the density view drawn in ``picker`` (a
+    locator): counts as a ``(rows, columns)`` array, as the page's cells hold them."""
+    cells = picker.evaluate(CELLS)
+    rows = 1 + max(cell[0] for cell in cells)
+    columns = 1 + max(cell[1] for cell in cells)
+    counts = np.zeros((rows, columns), dtype=np.int64)
+    row_edges, column_edges = np.zeros(rows), np.zeros(columns)
+    for row, column, count, low, left in cells:
+        counts[row, column] = count
+        row_edges[row], column_edges[column] = low, left
+    return counts, row_edges, column_edges
+
+
+#: Where the density cells and the axes' ticks are on the screen: ``{"cells": [[row, column,
+#: left, right, top, bottom]], "axes": [[[tick text, x, y]]]}``.
+GEOMETRY = """
+(root) => ({
+    cells: Array.from(root.querySelectorAll('.heatmapcell')).map((cell) => {
+        const d = cell.__data__ || {};
+        const box = cell.getBoundingClientRect();
+        return [d.rowNum, d.columnNum, box.left, box.right, box.top, box.bottom];
+    }),
+    axes: Array.from(root.querySelectorAll('.axis')).map((axis) => Array.from(axis.querySelectorAll('.tick'))
+        .map((tick) => {
+            const box = (tick.querySelector('line') || tick).getBoundingClientRect();
+            return [tick.textContent, (box.left + box.right) / 2, (box.top + box.bottom) / 2];
+        })),
+})
+"""
+
+
+def _tick_value(text: str) -> float:
+    return float(text.replace(",", "").replace("\u2212", "-"))
+
+
+def drawn_spans(picker) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """``(score spans, x spans, (score, x) per pixel)``: what the density view's cells cover on the
+    screen, read back through its axes: ``(rows, 2)`` and ``(columns, 2)`` arrays of (low, high)
+    values, from each row's and column's pixel extent mapped by a straight-line fit of the axes'
+    tick positions (d3 draws a tick line half a pixel off its place: the spans are good to a pixel)."""
+    found = picker.evaluate(GEOMETRY)
+    cells = np.array(found["cells"], dtype=float)
+    fits = {}
+    for ticks in found["axes"]:
+        if len(ticks) < 2:
+            continue
+        values = np.array([_tick_value(text) for text, _, _ in ticks])
+        xs, ys = np.array([t[1] for t in ticks]), np.array([t[2] for t in ticks])
+        vertical = np.ptp(ys) > np.ptp(xs)
+        fits["y" if vertical else "x"] = np.polyfit(ys if vertical else xs, values, 1)
+    rows = int(cells[:, 0].max()) + 1
+    columns = int(cells[:, 1].max()) + 1
+    score_spans, x_spans = np.zeros((rows, 2)), np.zeros((columns, 2))
+    for row in range(rows):
+        inside = cells[cells[:, 0] == row]
+        score_spans[row] = sorted(np.polyval(fits["y"], [inside[:, 4].min(), inside[:, 5].max()]))
+    for column in range(columns):
+        inside = cells[cells[:, 1] == column]
+        x_spans[column] = sorted(np.polyval(fits["x"], [inside[:, 2].min(), inside[:, 3].max()]))
+    return score_spans, x_spans, (abs(fits["y"][0]), abs(fits["x"][0]))
 
 
 def kernel_processes(server) -> list:

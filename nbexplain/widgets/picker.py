@@ -123,7 +123,9 @@ class SamplePicker(View):
             color=np.zeros((2, 2)),  # bqplot squeezes a (1, 1) grid to a scalar it then refuses
             row=[0.0, 0.5],
             column=[0.0, 0.5],
-            row_align="start",
+            # each cell from its lower edge (row, column) up to the next: bqplot aligns in pixels,
+            # and a vertical axis runs downwards, so a score's lower edge is a cell's "end"
+            row_align="end",
             column_align="start",
             scales={"row": self.y_scale, "column": self.x_scale, "color": counted},
             interactions={"click": "select"},
