@@ -116,6 +116,7 @@ class ExplorerController(traitlets.HasTraits):
         self._check_elements()
         self._comparisons = None
         self._baselines: dict = {}
+        self._predicted: np.ndarray | None = None
         self.pick(0)
 
     # ------------------------------------------------------------ structure
@@ -149,8 +150,13 @@ class ExplorerController(traitlets.HasTraits):
 
     @property
     def predicted(self) -> np.ndarray:
-        """Predicted class per row: 1 above the threshold (the same rule as a denial)."""
-        return denied(self.scores, self.data.threshold).astype(int)
+        """Predicted class per row: 1 above the threshold (the same rule as a denial); computed
+        once (the scores never change), read-only."""
+        if self._predicted is None:
+            predicted = denied(self.scores, self.data.threshold).astype(np.int8)
+            predicted.flags.writeable = False
+            self._predicted = predicted
+        return self._predicted
 
     @property
     def comparisons(self) -> Mapping:
@@ -421,7 +427,9 @@ class ExplorerController(traitlets.HasTraits):
     # -------------------------------------------------------------- filters
     def matching(self, predicted=None, actual=None, scores=None) -> np.ndarray:
         """Positions of the rows with the given predicted class, true outcome and score range
-        (each ``None`` for any)."""
+        (each ``None`` for any): vectorised passes, no loop over rows."""
+        if predicted is None and actual is None and scores is None:
+            return np.arange(self.n_rows)
         keep = np.ones(self.n_rows, dtype=bool)
         if predicted is not None:
             keep &= self.predicted == int(predicted)

@@ -13,6 +13,9 @@ ANY = -1
 
 #: Cells of the density view (columns along the x axis, rows along the score).
 DENSITY_GRID = (48, 30)
+#: The density view's colours, from an empty cell (transparent: the grid lines show) through one
+#: row to the fullest cell.
+DENSITY_COLOURS = ["rgba(255, 255, 255, 0)", "#c6dbef", "#08306b"]
 
 
 class SamplePicker(View):
@@ -22,8 +25,9 @@ class SamplePicker(View):
     Up to ``max_points`` matching rows are drawn as points (integer columns jittered by at most
     0.3 so that points do not stack); clicking a point picks its row. Beyond that, every
     matching row is counted in a density view (a grid of cells coloured by how many rows fall in
-    each, on a log scale: all of them, not a sample); clicking a cell picks the first matching
-    row in it. Everything here is a lookup in the controller's one pass.
+    each, on a log scale: all of them, not a sample; an empty cell is blank); clicking a cell
+    picks the first matching row in it. Everything here is a lookup in the controller's one pass,
+    and a filter over a million rows is a few vectorised passes (no Python loop over rows).
     """
 
     def __init__(self, controller, feature: str | None = None, max_points: int = 2000, seed: int = 0, errors=None):
@@ -54,6 +58,7 @@ class SamplePicker(View):
             layout={"width": "105px"},
         )
         self.status = ipywidgets.HTML()
+        self.status.add_class("nbexplain-picker-status")
         labels = data.class_labels
         self.predicted_filter = ipywidgets.Dropdown(
             options=[("any", ANY)] + [(label, k) for k, label in enumerate(labels)],
@@ -111,16 +116,21 @@ class SamplePicker(View):
             stroke_width=1.5,
             scales={"x": self.x_scale, "y": self.y_scale},
         )
+        # colour log10(rows + 1): 0 (blank) for an empty cell, log10(2) for one row; bqplot draws
+        # NaN black (its null colour is for null, which a binary array cannot hold)
+        counted = bqplot.ColorScale(colors=DENSITY_COLOURS, min=0.0, mid=float(np.log10(2)))
         self.density = ClickableGrid(
             color=np.zeros((2, 2)),  # bqplot squeezes a (1, 1) grid to a scalar it then refuses
             row=[0.0, 0.5],
             column=[0.0, 0.5],
-            row_align="start",
+            # each cell from its lower edge (row, column) up to the next: bqplot aligns in pixels,
+            # and a vertical axis runs downwards, so a score's lower edge is a cell's "end"
+            row_align="end",
             column_align="start",
-            scales={"row": self.y_scale, "column": self.x_scale, "color": bqplot.ColorScale(scheme="Blues", min=0.0)},
+            scales={"row": self.y_scale, "column": self.x_scale, "color": counted},
             interactions={"click": "select"},
             anchor_style={"fill": "#f1c40f"},
-            null_color="white",
+            stroke=None,
             visible=False,
         )
         self.x_axis = bqplot.Axis(scale=self.x_scale, label="", tick_format=",.4~g")
@@ -143,9 +153,10 @@ class SamplePicker(View):
         self.density.observe(guard(self._on_cell), names="selected")
         self._observe(self._on_sample, names="sample")
 
-        self._jitter = np.random.default_rng(seed + 1).uniform(-0.3, 0.3, n)
-        self._cells = (np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+        self._cells = np.zeros(0, dtype=np.int16)  # the density cell of each matching row
         self._distinct = {}
+        self._ranges = {}
+        self._axis_column = None
         self.matching = np.arange(n)
         self._apply_filters()
         filters = ipywidgets.VBox(
@@ -166,12 +177,12 @@ class SamplePicker(View):
         if len(self.matching) == 0:
             return
         position = self.controller.position
-        after = self.matching[self.matching > position] if direction > 0 else self.matching[self.matching < position]
-        target = (
-            (after[0] if direction > 0 else after[-1])
-            if len(after)
-            else (self.matching[0] if direction > 0 else self.matching[-1])
-        )
+        if direction > 0:
+            where = np.searchsorted(self.matching, position, side="right")
+            target = self.matching[where] if where < len(self.matching) else self.matching[0]
+        else:
+            where = np.searchsorted(self.matching, position, side="left")
+            target = self.matching[where - 1] if where > 0 else self.matching[-1]
         self.controller.pick(int(target))
 
     def _on_index(self, change):
@@ -191,10 +202,14 @@ class SamplePicker(View):
         if selected is None or len(selected) == 0:
             return
         row, column = (int(v) for v in np.asarray(selected)[0])
-        inside = np.flatnonzero((self._cells[1] == row) & (self._cells[0] == column))
         self.density.selected = None
-        if inside.size:
-            self.controller.pick(int(self.matching[inside[0]]))
+        columns, rows = DENSITY_GRID
+        if not (0 <= row < rows and 0 <= column < columns) or len(self._cells) != len(self.matching):
+            return
+        inside = self._cells == row * columns + column
+        first = int(inside.argmax())
+        if inside[first]:
+            self.controller.pick(int(self.matching[first]))
 
     def _contains(self, position) -> bool:
         where = np.searchsorted(self.matching, position)
@@ -224,11 +239,17 @@ class SamplePicker(View):
         self.shown = self.matching[:0] if self.dense else self.matching
         self._draw()
 
+    def _column(self, positions=None):
+        """The x axis column as floats: all rows, or at ``positions`` (taken before converting)."""
+        values = self.controller.data.frame[self.feature.value].to_numpy()
+        return np.asarray(values if positions is None else values[positions], dtype=float)
+
     def _x_values(self, positions):
+        positions = np.asarray(positions, dtype=np.int64)
         column = self.feature.value
-        values = self.controller.data.frame[column].to_numpy(dtype=float)[positions]
+        values = self._column(positions)
         if self._discrete(column):
-            return values + self._jitter[positions] * self._spacing(column)
+            return values + jitter(positions, self.rng_seed) * self._spacing(column)
         return values
 
     def _discrete(self, column):
@@ -251,10 +272,11 @@ class SamplePicker(View):
         controller, column = self.controller, self.feature.value
         total, matching = controller.n_rows, len(self.matching)
         target = controller.data.target
-        with self.points.hold_sync():
-            self.points.x = self._x_values(self.shown)
-            self.points.y = controller.scores[self.shown]
-            self.points.color = (np.zeros(len(self.shown)) if target is None else target[self.shown]).astype(float)
+        if not (self.dense and len(self.points.x) == 0):  # no empty scatter sent again
+            with self.points.hold_sync():
+                self.points.x = self._x_values(self.shown)
+                self.points.y = controller.scores[self.shown]
+                self.points.color = (np.zeros(len(self.shown)) if target is None else target[self.shown]).astype(float)
         if self.dense:
             self._draw_density()
             self.scatter.title = (
@@ -263,32 +285,56 @@ class SamplePicker(View):
             )
         else:
             self.density.visible = False
+            self._fix_domains(None, None)
             colours = "" if target is None else " · colour: actual outcome"
             self.scatter.title = f"{matching:,} of {total:,} rows" + colours
-        discrete = self._discrete(column)
-        self.x_axis.label = column + (" (jittered)" if discrete else "")
-        self.x_axis.tick_values = self._codes(column)
+        self.x_axis.label = column + (" (jittered)" if self._discrete(column) and not self.dense else "")
+        if column != self._axis_column:
+            self.x_axis.tick_values = self._codes(column)
+            self._axis_column = column
         self._draw_marker()
         self._describe()
 
     def _draw_density(self):
-        """Count every matching row in a grid of cells over (column value, score)."""
+        """Count every matching row in a grid of cells over (column value, score): a few
+        vectorised passes over the matching rows (no copy of a column when every row matches).
+
+        The cells span the axes, which stay put under the grid: x over the column's values in
+        every row, the score over the score filter's range. So a class filter moves no axis and
+        no cell (bqplot draws the grid again for each axis that moves, and stretches a grid that
+        does not reach its axes' ends), and counts under two filters compare cell by cell."""
         columns, rows = DENSITY_GRID
-        x = self.controller.data.frame[self.feature.value].to_numpy(dtype=float)[self.matching]
-        y = self.controller.scores[self.matching]
-        x_edges = _edges(x, columns)
-        y_edges = _edges(y, rows)
-        cell_x = np.clip(np.searchsorted(x_edges, x, side="right") - 1, 0, columns - 1)
-        cell_y = np.clip(np.searchsorted(y_edges, y, side="right") - 1, 0, rows - 1)
-        counts = np.zeros((rows, columns))
-        np.add.at(counts, (cell_y, cell_x), 1)
-        self._cells = (cell_x, cell_y)
-        shown = np.where(counts > 0, np.log10(counts + 1), np.nan)
+        every = len(self.matching) == self.controller.n_rows
+        x = self._column(None if every else self.matching)
+        y = self.controller.scores if every else self.controller.scores[self.matching]
+        x_edges, cell_x = _cells(x, columns, self._range(self.feature.value))
+        y_edges, cell_y = _cells(y, rows, self.score_filter.value)
+        cell_y *= columns
+        cell_y += cell_x
+        self._cells = cell_y.astype(np.int16)  # 48 x 30 cells: the cell of each matching row
+        counts = np.bincount(self._cells, minlength=rows * columns).reshape(rows, columns)
+        self._fix_domains(x_edges[[0, -1]], y_edges[[0, -1]])
         with self.density.hold_sync(), self.density.hold_trait_notifications():  # shapes checked together
             self.density.row = y_edges[:-1]  # each cell starts at its lower edge
             self.density.column = x_edges[:-1]
-            self.density.color = shown
+            self.density.color = np.log10(counts + 1.0)  # 0: an empty cell (blank)
             self.density.visible = True
+
+    def _range(self, column):
+        """``(min, max)`` of a column over every row (cached per column)."""
+        if column not in self._ranges:
+            values = self.controller.data.frame[column].to_numpy()
+            self._ranges[column] = (float(values.min()), float(values.max()))
+        return self._ranges[column]
+
+    def _fix_domains(self, x_range, y_range):
+        """The axes' ranges under the density grid (bqplot would only ever widen the domains it
+        computes from a grid), or ``None``: the axes follow the points."""
+        for scale, span in ((self.x_scale, x_range), (self.y_scale, y_range)):
+            low, high = (None, None) if span is None else (float(span[0]), float(span[1]))
+            if (scale.min, scale.max) != (low, high):
+                with scale.hold_sync():
+                    scale.min, scale.max = low, high
 
     def _draw_marker(self):
         position = self.controller.position
@@ -308,9 +354,26 @@ class SamplePicker(View):
         self.status.value = f"label <b>{sample.label}</b> · {place}"
 
 
-def _edges(values: np.ndarray, cells: int) -> np.ndarray:
-    """``cells + 1`` equal-width cell edges over the values' range (a unit range when constant)."""
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+def _cells(values: np.ndarray, cells: int, span) -> tuple[np.ndarray, np.ndarray]:
+    """``cells + 1`` equal-width edges over ``span`` (widened to a unit range when empty), and the
+    cell of each value: ``edges[k] <= value < edges[k + 1]``, the last cell closed (as
+    ``np.histogram`` counts; a value beyond the span counts in the end cell)."""
+    low, high = float(span[0]), float(span[1])
     if high <= low:
         low, high = low - 0.5, high + 0.5
-    return np.linspace(low, high, cells + 1)
+    edges = np.linspace(low, high, cells + 1)
+    index = np.searchsorted(edges[1:-1], values, side="right")  # 0 .. cells - 1: no clipping
+    return edges, index
+
+
+def jitter(positions, seed: int = 0) -> np.ndarray:
+    """A fixed offset in [-0.3, 0.3) per row position: a hash of it (SplitMix64), so that points of
+    an integer column do not stack, a row's point stays where it was, and no array per row is kept."""
+    offset = np.uint64((seed + 1) * 0x9E3779B97F4A7C15 % 2**64)
+    mixed = np.atleast_1d(np.asarray(positions, dtype=np.uint64)) + offset
+    mixed ^= mixed >> np.uint64(30)
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(27)
+    mixed *= np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(31)
+    return ((mixed >> np.uint64(11)).astype(float) / 2.0**53 - 0.5) * 0.6
