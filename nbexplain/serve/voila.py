@@ -32,6 +32,12 @@ TEMPLATE = "nbexplain"
 #: How the kernel manager and the identity provider are named to Voila (see ``limits.py``).
 KERNEL_MANAGER = "nbexplain.serve.limits.CappedKernelManager"
 IDENTITY_PROVIDER = "nbexplain.serve.limits.TokenIdentityProvider"
+#: The Voila application run (``app.py``: Voila with its responses gzip-compressed).
+VOILA_APP = "nbexplain.serve.app"
+#: Seconds Voila waits for a cell's last outputs once the kernel has answered (Voila's default,
+#: 4 s, drops the dashboard's output when twenty kernels start together on two cores: the page
+#: then shows its text and no dashboard).
+IOPUB_TIMEOUT = 120
 #: The environment variable that hands the token to Voila (read, then removed, in ``limits.py``):
 #: a token on Voila's command line would be visible to every user of the machine.
 TOKEN_VARIABLE = "NBEXPLAIN_SERVE_TOKEN"
@@ -323,7 +329,9 @@ class VoilaServer(LocalServer):
       ``cull_interval``, ``cull_connected=False``: a kernel whose page is open is kept).
     * ``max_kernels`` (0 or None: no cap): a viewer beyond it gets an HTTP 503 page, no kernel.
     * ``port``: 0 for any free port; another port must be free (:class:`PortInUseError`).
-    * Served with the ``nbexplain`` Voila template: no asset from a public CDN.
+    * Served with the ``nbexplain`` Voila template: no asset from a public CDN; responses gzipped
+      (:mod:`nbexplain.serve.app`); a cell's outputs awaited up to :data:`IOPUB_TIMEOUT` seconds
+      once its kernel has answered, so that a busy server still sends every dashboard.
     """
 
     def __init__(
@@ -380,7 +388,7 @@ class VoilaServer(LocalServer):
         command = [
             sys.executable,
             "-m",
-            "voila",
+            VOILA_APP,
             str(self.notebook),
             "--no-browser",
             f"--port={port}",
@@ -392,6 +400,7 @@ class VoilaServer(LocalServer):
             f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}",
             f"--CappedKernelManager.max_kernels={self.max_kernels}",
             f"--Voila.identity_provider_class={IDENTITY_PROVIDER}",
+            f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT}",
         ]
         if self.token:
             # no token on the command line (other users see it there): TokenIdentityProvider reads
