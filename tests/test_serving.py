@@ -193,6 +193,29 @@ def capped(notebook):
         yield server
 
 
+def test_pages_and_scripts_are_sent_gzipped_to_a_browser_that_accepts_it(browser, room):
+    """The page's JavaScript is most of what a viewer receives: gzipped on the wire, the same
+    bytes once decompressed, and plain for a client that does not ask for gzip."""
+    import gzip
+
+    page = open_page(browser, width=1000, height=700)
+    urls = recording(page)
+    try:
+        rendered(page, room.url)
+    finally:
+        page.close()
+    script = next(u for u in urls if urlparse(u).path.endswith(".js") and u.startswith(room.base_url[:-1]))
+
+    def fetch(encoding):
+        request = urllib.request.Request(script, headers={"Accept-Encoding": encoding})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.headers.get("Content-Encoding"), answer.read()
+
+    (zipped, compressed), (plain, body) = fetch("gzip"), fetch("identity")
+    assert zipped == "gzip" and plain is None
+    assert gzip.decompress(compressed) == body and len(compressed) < len(body) / 2
+
+
 def test_the_cap_turns_a_viewer_away_and_a_vanished_page_s_kernel_is_culled(browser, capped, screenshots):
     first, second, third = (open_page(browser, width=1000, height=700) for _ in range(3))
     try:

@@ -13,11 +13,13 @@ from voila.app import Voila
 
 
 class CompressedVoila(Voila):
-    """Voila whose tornado application gzips what it sends (HTML, JavaScript, CSS, JSON)."""
+    """Voila whose tornado application gzips what it sends (HTML, JavaScript, CSS, JSON) and
+    deflates the kernel's websocket messages (the widgets' state) where the browser accepts it."""
 
     def init_settings(self) -> dict:
         settings = super().init_settings()
         settings["compress_response"] = True
+        settings["websocket_compression_options"] = {}
         return settings
 
 
