@@ -196,6 +196,9 @@ def test_several_units_need_a_target(rng):
         Sensitivity(model, target="defualt", labels=["paid", "late", "default"]).explain(rng.normal(size=(4, 5)))
     with pytest.raises(OutputSelectionError, match="out of range"):
         Sensitivity(model, target=5).explain(rng.normal(size=(4, 5)))
+    for labels, target in ((["paid", "late"], 1), (["only"], 1), (["a", "b", "c", "d"], "d")):
+        with pytest.raises(OutputSelectionError, match=f"names {len(labels)} classes but .* has 3 units"):
+            Sensitivity(model, target=target, labels=labels).explain(rng.normal(size=(4, 5)))
 
 
 def test_logit_of_a_linear_output_is_refused(rng):

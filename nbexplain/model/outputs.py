@@ -129,6 +129,11 @@ def resolve_output(model, probe_outputs, selection: OutputSelection) -> Resolved
 
 def _resolve_unit(selection, units, name):
     target = selection.target
+    if selection.labels is not None and len(selection.labels) != units:
+        raise OutputSelectionError(
+            f"labels={list(selection.labels)!r} names {len(selection.labels)} classes but output {name!r} has "
+            f"{units} units: give one label per unit, in the order of the units."
+        )
     if target is None:
         if units == 1:
             return 0
