@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensorflow import tensorflow_module
-from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, OutputSelectionError, row_list
+from ..errors import InputDataError, NBExplainError, NonFiniteScoreError, row_list
 from ..model import _keras
 from ..model.inputs import PreparedData, prepare_inputs
 from ..model.outputs import OutputSelection, ResolvedOutput, resolve_output
@@ -248,15 +248,6 @@ def plan_gradients(
     shapes = [prepared.arrays[n].shape[1:] for n in prepared.names]
     probe_outputs = output_specs(model, prepared, structure, tuple(shapes))
     resolved = resolve_output(model, probe_outputs, selection)
-    if selection.labels is not None:
-        shape = _keras.flatten_outputs(probe_outputs)[resolved.index].shape
-        units = int(shape[-1]) if len(shape) > 1 else 1
-        if len(selection.labels) != units:
-            raise OutputSelectionError(
-                f"labels={selection.labels!r} names {len(selection.labels)} class(es) but output "
-                f"{resolved.name!r} has {units} unit(s): give one label per unit, in unit order (or no labels "
-                "and target=unit index)."
-            )
     dtypes = [str(prepared.arrays[n].dtype) for n in prepared.names]
     function = gradient_function(model, resolved, prepared.names, structure, shapes, dtypes, embeddings)
     grad_shapes = tuple(

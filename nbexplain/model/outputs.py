@@ -102,6 +102,12 @@ def resolve_output(model, probe_outputs, selection: OutputSelection) -> Resolved
             "shape (n,), (n, units) or (n, time steps, units)."
         )
     units = 1 if rank == 1 else shape[-1]
+    if selection.labels is not None and len(selection.labels) != units:
+        raise OutputSelectionError(
+            f"labels={list(selection.labels)!r} names {len(selection.labels)} classes but output "
+            f"{names[index]!r} has {units} units: give one label per unit, in unit order (or no labels and "
+            "target=unit index)."
+        )
     unit = _resolve_unit(selection, units, names[index]) if rank > 1 else None
     time_step = selection.time_step
     if time_step is not None:
@@ -129,11 +135,6 @@ def resolve_output(model, probe_outputs, selection: OutputSelection) -> Resolved
 
 def _resolve_unit(selection, units, name):
     target = selection.target
-    if selection.labels is not None and len(selection.labels) != units:
-        raise OutputSelectionError(
-            f"labels={list(selection.labels)!r} names {len(selection.labels)} classes but output {name!r} has "
-            f"{units} units: give one label per unit, in the order of the units."
-        )
     if target is None:
         if units == 1:
             return 0
