@@ -10,7 +10,10 @@ by path).
   navigations started before any render is awaited. Each page records, from its own
   navigation start, when a render condition (JavaScript) first held, and the bytes it received:
   HTTP from the Resource Timing entries (``transferSize``: headers and bodies as they came over
-  the wire) and websocket frames counted through Playwright's ``framereceived``.
+  the wire), websocket frames counted through Playwright's ``framereceived`` (decompressed: the
+  browser hands frames over after permessage-deflate), and everything on the wire: each viewer
+  reaches the server through a :class:`WireMeter` of its own, a TCP relay that counts the bytes
+  the server sent (HTTP and websocket, as compressed).
 * :class:`CpuClock` gives CPU-seconds (user + system) of process trees between two moments.
 * :func:`memory` gives RSS and USS (the memory a process alone holds: shared libraries and
   mapped files counted once, in no process) of processes.
@@ -19,12 +22,15 @@ by path).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import json
 import os
 import statistics
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import psutil
@@ -71,10 +77,73 @@ HTTP_BYTES = """
 """
 
 
+class WireMeter:
+    """A TCP relay on a port of its own in front of a server: the bytes the server sent through it
+    (``received``) are what a viewer using it got on the wire, compression included.
+
+    All relays run on one event loop in a daemon thread; ``url(server_url)`` is the same address
+    through the relay (same host, so cookies and the websocket's origin check behave as direct).
+    """
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def _event_loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None:
+                cls._loop = asyncio.new_event_loop()
+                threading.Thread(target=cls._loop.run_forever, name="wire-meter", daemon=True).start()
+            return cls._loop
+
+    def __init__(self, server_url: str):
+        parts = urllib.parse.urlsplit(server_url)
+        self.host, self.target_port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.received = 0
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._relay, self.host, 0), self._event_loop()
+        ).result(timeout=30)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._parts = parts
+
+    def url(self) -> str:
+        return urllib.parse.urlunsplit(self._parts._replace(netloc=f"{self.host}:{self.port}"))
+
+    async def _pipe(self, reader, writer, count: bool) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                if count:
+                    self.received += len(chunk)
+                writer.write(chunk)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _relay(self, client_reader, client_writer) -> None:
+        try:
+            server_reader, server_writer = await asyncio.open_connection(self.host, self.target_port)
+        except OSError:
+            client_writer.close()
+            return
+        await asyncio.gather(
+            self._pipe(client_reader, server_writer, count=False),
+            self._pipe(server_reader, client_writer, count=True),
+        )
+
+    def close(self) -> None:
+        self._server.close()
+
+
 class Viewer:
-    """One page of the room: its page, its websocket bytes, its errors."""
+    """One page of the room: its page, its bytes (on the wire, and as the browser decoded them),
+    its errors."""
 
     def __init__(self, browser, url: str, render_condition: str, width=1400, height=1100):
+        self.wire = WireMeter(url)
+        url = self.wire.url()
         self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.page.route(
@@ -109,8 +178,20 @@ class Viewer:
     def http_bytes(self) -> int:
         return int(self.page.evaluate(HTTP_BYTES))
 
+    def traffic(self) -> dict:
+        """What this viewer received, in MB: ``wire_mb`` everything the server sent as it crossed
+        the wire (compressed; the figure to hold against a budget), ``http_mb`` the page's HTTP as
+        the browser's Resource Timing saw it, ``websocket_mb`` the frames as the browser decoded
+        them (after permessage-deflate)."""
+        return {
+            "wire_mb": round(self.wire.received / 1e6, 3),
+            "http_mb": round(self.http_bytes() / 1e6, 3),
+            "websocket_mb": round(self.websocket_bytes / 1e6, 3),
+        }
+
     def close(self) -> None:
         self.context.close()
+        self.wire.close()
 
 
 def open_room(browser, url: str, n: int, render_condition: str, timeout_s: float = 600.0) -> tuple[list, float]:

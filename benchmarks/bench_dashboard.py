@@ -9,9 +9,11 @@ one-cell notebook that opens the demo bundle (``bundle_notebook(demo_bundle("cre
 together, each in a browser context of its own (benchmarks/_room.py). Measured:
 
 * per viewer: the time from its navigation start to its full render (local bars, global bars,
-  what-if rows and the picker's chart all drawn), the bytes it received (HTTP as transferred,
-  and websocket frames), its kernel's RSS and USS (USS: what that kernel alone holds; the
-  memory-mapped bundle and shared libraries count in no kernel's USS), and page errors;
+  what-if rows and the picker's chart all drawn), the bytes it received on the wire (each viewer
+  reaches the server through a counting TCP relay of its own: HTTP and websocket as compressed;
+  also HTTP as the browser's Resource Timing saw it and websocket frames as decoded), its
+  kernel's RSS and USS (USS: what that kernel alone holds; the memory-mapped bundle and shared
+  libraries count in no kernel's USS), and page errors;
 * totals: kernels' RSS and USS, the Voila server's RSS, the browsers' USS, and the CPU-seconds
   of the server (Voila and its kernels) against those of the browsers over the same run;
 * the first what-if of the first viewer rendered (``--whatif-all``: of every viewer at once): from the edit to the
@@ -177,7 +179,6 @@ def browser_room(notebook: Path, n: int, args) -> dict:
             for k, viewer in enumerate(viewers):
                 process = kernels.get(page_kernel(viewer.page))
                 used = memory([process])[0] if process is not None else {"rss_mb": None, "uss_mb": None}
-                http = viewer.http_bytes()
                 if viewer.render_ms is None:  # what it shows instead
                     shot = RESULTS / f"unrendered-{n}-{k}.png"
                     viewer.errors.append("not rendered; page text: " + unrendered(viewer.page, shot))
@@ -185,9 +186,7 @@ def browser_room(notebook: Path, n: int, args) -> dict:
                     {
                         "viewer": k,
                         "render_s": None if viewer.render_ms is None else round(viewer.render_ms / 1000, 2),
-                        "http_mb": round(http / 1e6, 3),
-                        "websocket_mb": round(viewer.websocket_bytes / 1e6, 3),
-                        "received_mb": round((http + viewer.websocket_bytes) / 1e6, 3),
+                        **viewer.traffic(),
                         "kernel_rss_mb": used["rss_mb"],
                         "kernel_uss_mb": used["uss_mb"],
                         "errors": list(viewer.errors),
@@ -411,7 +410,8 @@ def report(results: dict, viewers: list) -> None:
         for row in room["per_viewer"]:
             print(
                 f"  viewer {row['viewer']:>2}: rendered {_num(row['render_s'], 's')}, received "
-                f"{row['received_mb']:.2f} MB ({row['http_mb']:.2f} HTTP + {row['websocket_mb']:.2f} websocket), "
+                f"{row['wire_mb']:.2f} MB on the wire (decoded: {row['http_mb']:.2f} HTTP, "
+                f"{row['websocket_mb']:.2f} websocket), "
                 f"kernel RSS {_num(row['kernel_rss_mb'], 'MB', 0)} / USS {_num(row['kernel_uss_mb'], 'MB', 0)}"
                 + (f", page errors: {row['errors']}" if row["errors"] else "")
             )
@@ -442,7 +442,7 @@ def report(results: dict, viewers: list) -> None:
         ("render s, median", lambda r, a: _num(stats([v["render_s"] for v in r["per_viewer"]])["median"], "", 2)),
         ("render s, slowest", lambda r, a: _num(stats([v["render_s"] for v in r["per_viewer"]])["max"], "", 2)),
         ("page errors", lambda r, a: str(sum(len(v["errors"]) for v in r["per_viewer"]))),
-        ("MB received / viewer, max", lambda r, a: _num(max(v["received_mb"] for v in r["per_viewer"]), "", 2)),
+        ("MB on the wire / viewer, max", lambda r, a: _num(max(v["wire_mb"] for v in r["per_viewer"]), "", 2)),
         ("kernel RSS MB, max", lambda r, a: _num(_max(v.get("kernel_rss_mb") for v in r["per_viewer"]), "", 0)),
         ("kernel USS MB, max", lambda r, a: _num(_max(v.get("kernel_uss_mb") for v in r["per_viewer"]), "", 0)),
         ("kernels RSS MB, total", lambda r, a: _num(r.get("kernels_rss_total_mb"), "", 0)),
@@ -482,8 +482,8 @@ def report(results: dict, viewers: list) -> None:
             pairs = {
                 "render median": (_median_render(mine), _median_render(theirs)),
                 "MB per viewer": (
-                    _max(v["received_mb"] for v in mine["per_viewer"]),
-                    _max(v["received_mb"] for v in theirs["per_viewer"]),
+                    _max(v["wire_mb"] for v in mine["per_viewer"]),
+                    _max(v["wire_mb"] for v in theirs["per_viewer"]),
                 ),
                 "server memory (kernels USS + server RSS / server RSS)": (
                     mine["kernels_uss_total_mb"] + mine["server_rss_mb"],
@@ -506,7 +506,7 @@ def report(results: dict, viewers: list) -> None:
         room = results["nbexplain"][str(n)]
         kernel_max = _max(v.get("kernel_rss_mb") for v in room["per_viewer"])
         checks.append(f"N={n}: kernel RSS max {kernel_max} MB {'ok' if kernel_max and kernel_max <= 300 else 'OVER'}")
-        received = max(v["received_mb"] for v in room["per_viewer"])
+        received = max(v["wire_mb"] for v in room["per_viewer"])
         checks.append(f"N={n}: {received:.2f} MB per viewer {'ok' if received <= 2 else 'OVER'}")
         if n == 1:
             render = room["per_viewer"][0]["render_s"]

@@ -178,14 +178,11 @@ def room(explainer: Path, n: int, args) -> dict:
             time.sleep(1.5)
             result["per_viewer"] = []
             for k, viewer in enumerate(viewers):
-                http = viewer.http_bytes()
                 result["per_viewer"].append(
                     {
                         "viewer": k,
                         "render_s": None if viewer.render_ms is None else round(viewer.render_ms / 1000, 2),
-                        "http_mb": round(http / 1e6, 3),
-                        "websocket_mb": round(viewer.websocket_bytes / 1e6, 3),
-                        "received_mb": round((http + viewer.websocket_bytes) / 1e6, 3),
+                        **viewer.traffic(),
                         "kernel_rss_mb": None,
                         "kernel_uss_mb": None,
                         "errors": list(viewer.errors),

@@ -267,6 +267,41 @@ def test_the_cap_turns_a_viewer_away_and_a_vanished_page_s_kernel_is_culled(brow
             page.context.close()
 
 
+# ----------------------------------------------------------------- kernels starting together
+def test_kernels_starting_together_all_answer_on_unix_sockets(notebook):
+    """A room opening the page together starts a kernel per viewer at once. With TCP, each kernel's
+    five ports are picked free by the server and bound by the kernel a moment later, and the
+    server's own connections to the kernels started before can take one meanwhile: a kernel died
+    with "Address already in use" and its page waited for ever (one in twenty in the room
+    benchmark). Served kernels' channels are Unix sockets named after their connection files, so
+    no port is picked ahead of a kernel: every page answers."""
+    import json
+    import threading
+
+    count = 8
+    with VoilaServer(notebook, log=ARTIFACTS / "voila-together.log", max_kernels=count) as server:
+        pages: list = [None] * count
+
+        def fetch(k):
+            with urllib.request.urlopen(server.url, timeout=120) as answer:
+                pages[k] = answer.read()
+
+        threads = [threading.Thread(target=fetch, args=(k,)) for k in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(page and b"application/vnd.jupyter.widget-view+json" in page for page in pages)
+        started = kernels(server)
+        assert len(started) == count
+        for process in started.values():
+            connection = json.loads(Path(process.cmdline()[process.cmdline().index("-f") + 1]).read_text())
+            assert connection["transport"] == "ipc"
+            assert all(
+                Path(f"{connection['ip']}-{connection[name]}").is_socket() for name in ("shell_port", "iopub_port")
+            )
+
+
 # ----------------------------------------------------------------- ports
 def listening_socket():
     taken = socket.socket()

@@ -132,14 +132,7 @@ def _model_bytes(model: Any) -> bytes:
     if isinstance(model, bytes | bytearray | memoryview):
         return bytes(model)
     if isinstance(model, Mapping) and "payload" in model:
-        with _LOCK:
-            found = _PAYLOADS.get(model["payload"])
-        if found is None:
-            raise NBExplainError(
-                f"The model {model['payload'][:12]} was not sent to this worker ({socket.gethostname()}, process "
-                f"{os.getpid()}): run through nbexplain.batch.explain_book, which sends it to every worker."
-            )
-        return found
+        return _sent_to_this_worker(_PAYLOADS, model["payload"], "model")
     if isinstance(model, str | os.PathLike):
         text = str(model)
         if is_local(text):
@@ -464,14 +457,21 @@ def identity_digest(plan: Mapping) -> str:
 def run_task(task: Mapping, runtime: Mapping) -> dict:
     """A cluster task: one partition, with the model and plan the worker plugin left in this
     process (``runtime``: ``{"payload": sha256, "plan": digest}``)."""
-    with _LOCK:
-        plan = _PLANS.get(runtime["plan"])
-    if plan is None:
-        raise NBExplainError(
-            f"The recipe {runtime['plan'][:12]} was not sent to this worker ({socket.gethostname()}, process "
-            f"{os.getpid()}); run through nbexplain.batch.explain_book."
-        )
+    plan = _sent_to_this_worker(_PLANS, runtime["plan"], "recipe")
     return explain_partition_file(task, {"payload": runtime["payload"]}, plan)
+
+
+def _sent_to_this_worker(store: Mapping, key: str, what: str) -> Any:
+    """What the worker plugin left in this process under ``key``; a clear error when it is not
+    here (a task run outside explain_book, or on a worker that joined without the plugin)."""
+    with _LOCK:
+        found = store.get(key)
+    if found is None:
+        raise NBExplainError(
+            f"The {what} {key[:12]} was not sent to this worker ({socket.gethostname()}, process {os.getpid()}): "
+            "run through nbexplain.batch.explain_book, which sends it to every worker."
+        )
+    return found
 
 
 def process_facts() -> dict:

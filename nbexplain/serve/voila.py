@@ -38,6 +38,10 @@ VOILA_APP = "nbexplain.serve.app"
 #: 4 s, drops the dashboard's output when twenty kernels start together on two cores: the page
 #: then shows its text and no dashboard).
 IOPUB_TIMEOUT = 120
+#: How kernels and the server talk: Unix sockets on Linux (jupyter_client's ``ipc`` transport,
+#: sockets named after each kernel's connection file in Voila's private runtime folder), TCP on
+#: localhost elsewhere (macOS's temporary folders can pass the 104-byte limit of a socket path).
+KERNEL_TRANSPORT = ("--KernelManager.transport=ipc",) if sys.platform.startswith("linux") else ()
 #: The environment variable that hands the token to Voila (read, then removed, in ``limits.py``):
 #: a token on Voila's command line would be visible to every user of the machine.
 TOKEN_VARIABLE = "NBEXPLAIN_SERVE_TOKEN"
@@ -401,6 +405,11 @@ class VoilaServer(LocalServer):
             f"--CappedKernelManager.max_kernels={self.max_kernels}",
             f"--Voila.identity_provider_class={IDENTITY_PROVIDER}",
             f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT}",
+            # kernels talk to the server over Unix sockets beside their connection files: no TCP
+            # port is chosen and left free until the kernel binds it, where twenty kernels
+            # starting together raced the server's own connections for it ("Address already in
+            # use", the kernel dead and its page waiting for ever); nor any port on the machine
+            *KERNEL_TRANSPORT,
         ]
         if self.token:
             # no token on the command line (other users see it there): TokenIdentityProvider reads
