@@ -128,12 +128,32 @@ TIME_TO_CHANGE = """
 
 class Server(VoilaServer):
     """VoilaServer as ``nbexplain dashboard`` runs it, with ``--voila-arg`` options appended (none
-    unless asked: to try a setting, e.g. ``--VoilaExecutor.iopub_timeout=60``)."""
+    unless asked: to try a setting, e.g. ``--VoilaExecutor.iopub_timeout=60``) and ``--preheat``
+    kernels; entered, it waits until the pre-heated kernels have run the notebook."""
 
     extra: tuple = ()
+    preheat_kernels = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, preheat=self.preheat_kernels, **kwargs)
 
     def _voila_command(self, port: int) -> list[str]:
         return super()._voila_command(port) + list(self.extra)
+
+    def __enter__(self):
+        super().__enter__()
+        if self.preheat:
+            begun = time.perf_counter()
+            while len(kernels_by_id(self)) < self.preheat and time.perf_counter() - begun < 600:
+                time.sleep(0.5)
+            clock = CpuClock(lambda: tree(self.process.pid)).start()
+            while True:  # the pool's kernels run the notebook: wait for a quiet second
+                time.sleep(1.0)
+                if clock.seconds() < 0.1:
+                    break
+                clock.start()
+            print(f"    {self.preheat} pre-heated kernels ready after {time.perf_counter() - begun:.1f} s", flush=True)
+        return self
 
 
 def kernels_by_id(server) -> dict:
@@ -564,6 +584,9 @@ def main(argv=None) -> int:
         metavar="OPTION",
         help="an option appended to Voila's command line (repeatable), e.g. --VoilaExecutor.iopub_timeout=60",
     )
+    parser.add_argument(
+        "--preheat", type=int, default=0, metavar="N", help="N pre-heated kernels (nbexplain dashboard --preheat N)"
+    )
     parser.add_argument("--rows", type=int, help="run benchmarks/bench_picker.py on a bundle of this many rows instead")
     parser.add_argument("--out", type=Path, default=RESULTS / "dashboard.json")
     args = parser.parse_args(argv)
@@ -573,6 +596,7 @@ def main(argv=None) -> int:
         return bench_picker.main(["--rows", str(args.rows)])
     viewers = [int(v) for v in (args.viewers or ("1,5" if args.quick else "1,5,20")).split(",")]
     Server.extra = tuple(args.voila_arg)
+    Server.preheat_kernels = args.preheat
     args.picks = args.picks if args.picks is not None else (3 if args.quick else 10)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
@@ -589,6 +613,7 @@ def main(argv=None) -> int:
         "cpus": __import__("os").cpu_count(),
         "notebook": str(notebook),
         "voila_args": list(args.voila_arg),
+        "preheat": args.preheat,
         "nbexplain": {},
         "server_alone": {},
     }

@@ -115,6 +115,14 @@ def add_serving_arguments(command) -> None:
         metavar="N",
         help="serve at most N viewers (kernels) at once; others get a 'try again' page (default 20; 0: no cap)",
     )
+    room.add_argument(
+        "--preheat",
+        type=number(int, low=0),
+        default=0,
+        metavar="N",
+        help="keep N kernels that have already run the dashboard waiting, so that the next N viewers get their "
+        "page at once (each one taken is replaced; each holds its memory while it waits; default 0)",
+    )
 
 
 def serve_dashboard(args, notebook) -> int:
@@ -133,6 +141,7 @@ def serve_dashboard(args, notebook) -> int:
             allow_no_token=args.allow_no_token,
             cull_idle=args.cull_idle,
             max_kernels=args.max_kernels,
+            preheat=args.preheat,
         )
         server.start()
     except PortInUseError as error:
@@ -154,7 +163,8 @@ def serve_dashboard(args, notebook) -> int:
                 )
         culling = f"after {args.cull_idle} s idle" if args.cull_idle else "never (--cull-idle 0)"
         viewers = f"at most {args.max_kernels} viewers at once" if args.max_kernels else "no cap on viewers"
-        print(f"Kernels of closed pages are shut down {culling}; {viewers}.\n", flush=True)
+        waiting = f"; {args.preheat} kernels run the dashboard ahead of viewers" if args.preheat else ""
+        print(f"Kernels of closed pages are shut down {culling}; {viewers}{waiting}.\n", flush=True)
         return 0 if args.check else server.wait()
     finally:
         server.stop()

@@ -267,6 +267,70 @@ def test_the_cap_turns_a_viewer_away_and_a_vanished_page_s_kernel_is_culled(brow
             page.context.close()
 
 
+# ----------------------------------------------------------------- pre-heated kernels
+def test_preheated_kernels_serve_at_once_are_replaced_never_culled_and_keep_the_cap(browser, notebook, screenshots):
+    """With ``preheat=1`` a kernel runs the notebook before anyone asks: it waits through several
+    culling rounds (the culler leaves a waiting kernel alone), the first viewer gets it (its page
+    works: the button answers), another takes its place, and the cap of 2 viewers still turns
+    the third away with the 503 page although a pre-heated kernel is waiting."""
+    _require_chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with VoilaServer(
+        notebook, log=ARTIFACTS / "voila-preheat.log", max_kernels=2, preheat=1, cull_idle=3, cull_interval=1
+    ) as server:
+        assert wait_until(lambda: len(kernels(server)) == 1, timeout=60)
+        (waiting,) = kernels(server)
+        time.sleep(3 + 1 + 3)
+        assert set(kernels(server)) == {waiting}, "the waiting kernel outlived its idle time"
+
+        first, second, third = (open_page(browser, width=1000, height=700) for _ in range(3))
+        try:
+            begun = time.monotonic()
+            rendered(first, server.url)
+            assert page_kernel(first) == waiting, "the first viewer got the pre-heated kernel"
+            first.locator(".widget-button").click()
+            first.locator(".widget-button", has_text="Clicked").wait_for(timeout=20_000)
+            assert time.monotonic() - begun < 20
+            assert wait_until(lambda: len(kernels(server)) == 2, timeout=60), "another kernel waits in its place"
+            (replacement,) = set(kernels(server)) - {waiting}
+            filled = "Kernel pool of button.ipynb is filled"
+            assert wait_until(lambda: Path(server.log).read_text().count(filled) == 2, timeout=60)
+
+            rendered(second, server.url)
+            assert page_kernel(second) == replacement
+            assert wait_until(lambda: len(kernels(server)) == 3, timeout=60)
+
+            response = third.goto(server.url, timeout=60_000)
+            assert response.status == 503, "two viewers: the cap turns the third away though a kernel waits"
+            third.get_by_text("the most it allows").wait_for(timeout=10_000)
+            assert len(kernels(server)) == 3
+            for page in (first, second):
+                assert not page.errors
+        finally:
+            for page in (first, second, third):
+                page.context.close()
+
+
+def test_the_command_passes_preheat_to_voila_and_says_so(notebook, capsys, monkeypatch):
+    """``nbexplain dashboard --preheat 2`` serves with Voila's pool of 2 (the server's command line)
+    and says so; a negative count is refused by the argument parser."""
+    import nbexplain.cli as cli
+
+    commands = []
+
+    class Recorded(VoilaServer):
+        def _voila_command(self, port):
+            commands.append(super()._voila_command(port))
+            return commands[-1]
+
+    monkeypatch.setattr(cli, "VoilaServer", Recorded)
+    assert main(["dashboard", "--notebook", str(notebook), "--port", "0", "--preheat", "2", "--check"]) == 0
+    assert "2 kernels run the dashboard ahead of viewers" in capsys.readouterr().out
+    assert {"--VoilaConfiguration.preheat_kernel=True", "--VoilaConfiguration.default_pool_size=2"} <= set(commands[0])
+    with pytest.raises(SystemExit):
+        main(["dashboard", "--notebook", str(notebook), "--preheat", "-1", "--check"])
+
+
 # ----------------------------------------------------------------- kernels starting together
 def test_kernels_starting_together_all_answer_on_unix_sockets(notebook):
     """A room opening the page together starts a kernel per viewer at once. With TCP, each kernel's

@@ -11,7 +11,9 @@ itself, so this module only needs jupyter_server and tornado, which Voila brings
   setting, ``max_kernels``. A viewer who would start a kernel beyond it gets HTTP 503 and the
   page ``503.html`` of the ``nbexplain`` Voila template; no kernel is started. The check and the
   reservation of a slot happen without an ``await`` between them, so viewers arriving together
-  cannot overshoot the cap.
+  cannot overshoot the cap. With pre-heated kernels (Voila's pool, ``VoilaServer(preheat=N)``)
+  the cap counts viewers' kernels: up to ``N`` kernels that ran the notebook ahead wait beside
+  them, and :func:`capped_pool` hands a waiting kernel to a viewer only below the cap.
 * :class:`TokenIdentityProvider` is jupyter_server's ``IdentityProvider`` with token
   authentication only (no password form, no password change written to the user's Jupyter
   config). A request without the token (in the URL as ``?token=`` or in an ``Authorization:
@@ -29,6 +31,7 @@ import os
 from collections.abc import Awaitable
 from urllib.parse import urlparse
 
+from jupyter_server._tz import utcnow
 from jupyter_server.auth.identity import IdentityProvider
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -37,6 +40,10 @@ from tornado.websocket import WebSocketHandler
 from traitlets import Integer, default
 
 from .voila import TOKEN_VARIABLE
+
+#: Set to "True" in the environment of the kernels Voila starts for its pre-heated pool
+#: (``voila.utils.ENV_VARIABLE.VOILA_PREHEAT``).
+PREHEAT_VARIABLE = "VOILA_PREHEAT"
 
 try:  # jupyter_server >= 2.13 asks for authentication on every handler not marked public
     from jupyter_server.auth.decorator import allow_unauthenticated
@@ -56,15 +63,29 @@ class CappedKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._starting: set[str] = set()
+        self._waiting: set[str] = set()  # pre-heated kernels no viewer has taken yet
+        self._claims = 0  # viewers being handed a pre-heated kernel
 
     def live_kernels(self) -> int:
         """Kernels running or being started."""
         return len(set(self.list_kernel_ids()) | self._starting)
 
+    def viewer_kernels(self) -> int:
+        """Live kernels that serve (or are being handed to) a viewer: pre-heated ones waiting in
+        the pool do not count."""
+        live = set(self.list_kernel_ids()) | self._starting
+        return len(live - self._waiting) + self._claims
+
     async def start_kernel(self, *, kernel_id: str | None = None, **kwargs) -> str:  # type: ignore[override]
         if kernel_id is not None and kernel_id in self:
             return await super().start_kernel(kernel_id=kernel_id, **kwargs)
-        if self.max_kernels and self.live_kernels() >= self.max_kernels:
+        if kwargs.get("env", {}).get(PREHEAT_VARIABLE) == "True":
+            # a pool place (as many as Voila's pool_size): never refused, or a failed start
+            # would wait in the pool for the next viewer
+            kernel_id = kernel_id or self.new_kernel_id()
+            self._waiting.add(kernel_id)
+            return await self._start_counted(kernel_id, **kwargs)
+        if self.max_kernels and self.viewer_kernels() >= self.max_kernels:
             viewers = f"{self.max_kernels} viewer{'s' if self.max_kernels != 1 else ''}"
             raise web.HTTPError(
                 503,
@@ -73,12 +94,48 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 reason="Too many viewers",
             )
         # The id is chosen here so that the slot is held, by id, from this line on.
-        kernel_id = kernel_id or self.new_kernel_id()
+        return await self._start_counted(kernel_id or self.new_kernel_id(), **kwargs)
+
+    async def _start_counted(self, kernel_id: str, **kwargs) -> str:
         self._starting.add(kernel_id)
         try:
             return await super().start_kernel(kernel_id=kernel_id, **kwargs)
         finally:
             self._starting.discard(kernel_id)
+
+    async def shutdown_kernel(self, kernel_id: str, *args, **kwargs):  # type: ignore[override]
+        self._waiting.discard(kernel_id)
+        return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+
+
+def capped_pool(pooled: type) -> type:
+    """Voila's pre-heated kernel manager (built by Voila on top of :class:`CappedKernelManager`)
+    with the cap kept on the pool's path: a page is served from the pool only while viewers are
+    below ``max_kernels`` (else Voila starts a kernel the normal way, which the cap refuses with
+    the 503 page); a kernel handed to a viewer counts as the viewer's from the moment it is
+    claimed, so viewers arriving together cannot overshoot the cap; and it is marked active when
+    handed over: it may have waited longer than the culler's idle time, and the culler would
+    otherwise shut it down before the viewer's page has connected to it."""
+
+    class CappedPool(pooled):  # type: ignore[misc, valid-type]
+        def get_pool_size(self, notebook_name: str) -> int:
+            if self.max_kernels and self.viewer_kernels() >= self.max_kernels:
+                return 0
+            return super().get_pool_size(notebook_name)
+
+        async def get_rendered_notebook(self, *args, **kwargs):
+            self._claims += 1
+            try:
+                rendered = await super().get_rendered_notebook(*args, **kwargs)
+                kernel_id = rendered[2]  # (render task, cells so far, kernel id)
+                self.get_kernel(kernel_id).last_activity = utcnow()
+                self._waiting.discard(kernel_id)
+                return rendered
+            finally:
+                self._claims -= 1
+
+    CappedPool.__name__ = CappedPool.__qualname__ = f"Capped{pooled.__name__}"
+    return CappedPool
 
 
 REFUSAL_PAGE = """<!DOCTYPE html>

@@ -332,6 +332,10 @@ class VoilaServer(LocalServer):
       down, checked every ``cull_interval`` seconds (``MappingKernelManager.cull_idle_timeout``,
       ``cull_interval``, ``cull_connected=False``: a kernel whose page is open is kept).
     * ``max_kernels`` (0 or None: no cap): a viewer beyond it gets an HTTP 503 page, no kernel.
+    * ``preheat`` kernels (0: none) run the notebook before anyone asks (Voila's pre-heated pool,
+      ``VoilaConfiguration.preheat_kernel``, ``default_pool_size``): the next ``preheat`` viewers
+      get a page at once, and each one taken is replaced. They count beside ``max_kernels``, not
+      in it, and the culler leaves them alone.
     * ``port``: 0 for any free port; another port must be free (:class:`PortInUseError`).
     * Served with the ``nbexplain`` Voila template: no asset from a public CDN; responses gzipped
       (:mod:`nbexplain.serve.app`); a cell's outputs awaited up to :data:`IOPUB_TIMEOUT` seconds
@@ -351,6 +355,7 @@ class VoilaServer(LocalServer):
         cull_idle: int = 300,
         cull_interval: int | None = None,
         max_kernels: int | None = 20,
+        preheat: int = 0,
     ):
         self.notebook = Path(notebook)
         self.ip = ip
@@ -359,6 +364,9 @@ class VoilaServer(LocalServer):
         self.cull_idle = int(cull_idle)
         self.cull_interval = int(cull_interval or max(1, min(60, self.cull_idle // 5)))
         self.max_kernels = int(max_kernels or 0)
+        self.preheat = int(preheat)
+        if self.preheat < 0:
+            raise ServeError(f"preheat must be 0 (no pool) or a number of kernels, not {preheat}.")
         env = {"JUPYTER_PATH": os.pathsep.join(p for p in (str(SHARE), os.environ.get("JUPYTER_PATH", "")) if p)}
         if self.token:
             env[TOKEN_VARIABLE] = self.token
@@ -415,6 +423,11 @@ class VoilaServer(LocalServer):
             # no token on the command line (other users see it there): TokenIdentityProvider reads
             # it from the environment when Voila leaves the token to the provider (auto_token)
             command.append("--Voila.auto_token=True")
+        if self.preheat:
+            command += [
+                "--VoilaConfiguration.preheat_kernel=True",
+                f"--VoilaConfiguration.default_pool_size={self.preheat}",
+            ]
         if self.cull_idle > 0:
             command += [
                 f"--MappingKernelManager.cull_idle_timeout={self.cull_idle}",
