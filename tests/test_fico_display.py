@@ -6,6 +6,7 @@ credit modules, bad input in the error area, the demo dashboard's choice; then i
 the page), the rule panel and case table appear. Screenshots go to test-artifacts/screenshots."""
 
 import html
+import inspect
 import json
 import os
 import re
@@ -396,7 +397,7 @@ def test_the_display_is_a_widget_and_the_demo_dashboard_offers_it():
     assert [c["label"] for c in shown.demo] == [f"Demo {k}" for k in range(1, 7)]
     assert {"Bad", "Good"} == {"Bad" if "predicted Bad" in c["note"] else "Good" for c in shown.demo}
     assert shown.wait(120) and shown.rule is not None
-    assert demo_dashboard.__defaults__[0][-1] == FICO
+    assert inspect.signature(demo_dashboard).parameters["models"].default[-1] == FICO
     picker, local, reasons = shown.generic
     assert shown.controller.sample.values == {f: shown.values[f] for f in HELOC_FEATURES}
     picker.index.value = 3

@@ -8,6 +8,7 @@ from ..charts._base import download_button
 from ..credit.evidence import evidence_html
 from ._errors import ErrorArea
 from ._export import ExportBar
+from ._progress import passing_progress
 from .controller import ExplorerController
 from .lags import LagView
 from .local import LocalView
@@ -49,6 +50,7 @@ class Dashboard:
     notebook with Voila (the embedded demo is :func:`nbexplain.widgets.demo.demo_dashboard`).
     """
 
+    @passing_progress()
     def __init__(self, data, top: int = 10, max_points: int = 2000, progress=None):
         import ipywidgets
 

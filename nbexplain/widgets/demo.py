@@ -31,6 +31,7 @@ from ..engine.protocol import ModelExplainers
 from ..errors import NBExplainError, unknown_name
 from ..results.bundle import open_bundle
 from ._errors import ErrorArea
+from ._progress import passing_progress
 from .bundle import build_bundle, bundle_explorer_data
 from .dashboard import Dashboard
 from .source import ExplorerData
@@ -186,6 +187,7 @@ def _selection_digest(path) -> str | None:
     return file_sha256(path) if path and Path(path).is_file() else None
 
 
+@passing_progress()
 def demo_model_dashboard(name: str = "credit_fcn", rows: str | None = None, **options) -> Dashboard:
     """The dashboard of one demo model, opened on its explanation bundle: browsing imports no
     TensorFlow; the bundle is built on first use (with progress bars)."""
@@ -241,6 +243,7 @@ def fico_demo(seed: int = 0, applicants: int = 6) -> FicoDemo:
     return FicoDemo(model, past, X_test.iloc[chosen], X_test, y_test, facts)
 
 
+@passing_progress()
 def fico_dashboard(seed: int = 0, generic_views: bool = True, errors=None, **options):
     """The FICO entry's display on the embedded HELOC-schema data (:func:`fico_demo`), with a
     header saying what it shows and (``generic_views``) the dashboard's generic views of the same
@@ -310,6 +313,7 @@ def _model_page(name: str, options: Mapping):
     return demo_model_dashboard(name, **options)
 
 
+@passing_progress()
 def demo_dashboard(models=DASHBOARD_MODELS, **options):
     """The stakeholder dashboard of the embedded demo: one dashboard per demo model, chosen with
     a toggle (the Keras demo models, the gradient-boosted model and the stacked ensemble, and the
